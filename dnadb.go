@@ -1,0 +1,224 @@
+// Package dnadb is the vocabulary that every other dnadb package speaks: the hash,
+// the signal, the item and its status, the change log, the kinds of error, and the
+// interfaces of the registry store and the matching index.
+//
+// Implementations live in packages named for what they are: pdq computes PDQ hashes,
+// imagefile decodes images under limits, hamming indexes hashes by Hamming distance,
+// sqlstore keeps the registry in SQL, server serves it over HTTP, and client talks to it.
+package dnadb
+
+import (
+	"context"
+	"time"
+)
+
+// Category is the kind of material an item is.
+type Category string
+
+// The categories an item may have.
+const (
+	CategoryIllegalFilming Category = "illegal_filming"
+	CategoryCSAM           Category = "csam"
+	CategorySynthetic      Category = "synthetic"
+	CategoryOther          Category = "other"
+)
+
+// Categories lists every valid category, in a stable order.
+var Categories = []Category{
+	CategoryIllegalFilming, CategoryCSAM, CategorySynthetic, CategoryOther,
+}
+
+// Valid reports whether c is one of Categories.
+func (c Category) Valid() bool {
+	for _, v := range Categories {
+		if c == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is where an item stands in evaluation. Only confirmed items are matched.
+type Status string
+
+// The statuses an item may have.
+const (
+	StatusPending   Status = "pending"
+	StatusConfirmed Status = "confirmed"
+	StatusRejected  Status = "rejected"
+	StatusWithdrawn Status = "withdrawn"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusConfirmed, StatusRejected, StatusWithdrawn:
+		return true
+	}
+	return false
+}
+
+// Decision is what an evaluator or a source decides about an item.
+type Decision string
+
+// The decisions that move an item out of pending or out of distribution.
+const (
+	DecisionConfirm  Decision = "confirm"
+	DecisionReject   Decision = "reject"
+	DecisionWithdraw Decision = "withdraw"
+)
+
+// Status returns the status a decision leads to, and false for an unknown decision.
+func (d Decision) Status() (Status, bool) {
+	switch d {
+	case DecisionConfirm:
+		return StatusConfirmed, true
+	case DecisionReject:
+		return StatusRejected, true
+	case DecisionWithdraw:
+		return StatusWithdrawn, true
+	}
+	return "", false
+}
+
+// Allowed reports whether an item in status from may take decision d. A pending item
+// may be confirmed or rejected; a confirmed item may be rejected on review; any item
+// not already withdrawn may be withdrawn by its source. A decision that leaves the
+// status unchanged is not allowed, so that the change log records only real changes.
+func (d Decision) Allowed(from Status) bool {
+	switch d {
+	case DecisionConfirm:
+		return from == StatusPending
+	case DecisionReject:
+		return from == StatusPending || from == StatusConfirmed
+	case DecisionWithdraw:
+		return from != StatusWithdrawn
+	}
+	return false
+}
+
+// SignalType names the algorithm that produced a signal's value.
+type SignalType string
+
+// SignalPDQ is Meta's 256-bit PDQ photo hash, written as 64 lowercase hex characters.
+const SignalPDQ SignalType = "pdq"
+
+// Profile names how the pixels were prepared before hashing. Hashes made under
+// different profiles of the same image may differ by a few bits.
+type Profile string
+
+// The PDQ hashing profiles.
+const (
+	// ProfileFull hashes the decoded pixels at native size, as python-threatexchange,
+	// HMA and the Java port do. It is the default.
+	ProfileFull Profile = "full"
+	// ProfileCLI512 first squashes an image over 512 px on either side to 512x512 by
+	// nearest neighbour, as the reference C++ pdq-photo-hasher does.
+	ProfileCLI512 Profile = "cli512"
+)
+
+// Valid reports whether p is a known profile.
+func (p Profile) Valid() bool { return p == ProfileFull || p == ProfileCLI512 }
+
+// Signal is one fingerprint of an item.
+type Signal struct {
+	// Type is the algorithm, such as SignalPDQ.
+	Type SignalType `json:"type"`
+	// Value is the fingerprint in the type's text form.
+	Value string `json:"value"`
+	// Quality is the hasher's own quality score, 0 to 100.
+	Quality int `json:"quality"`
+	// Profile is how the pixels were prepared; empty means ProfileFull.
+	Profile Profile `json:"profile,omitempty"`
+}
+
+// Item is one piece of material known to the registry, with its fingerprints.
+type Item struct {
+	ID        int64     `json:"id"`
+	Category  Category  `json:"category"`
+	Source    string    `json:"source"`
+	Reference string    `json:"reference,omitempty"`
+	Status    Status    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// DecidedBy is who made the last decision; empty while the item is pending.
+	DecidedBy string `json:"decided_by,omitempty"`
+	// DecidedAt is when the last decision was made; zero while pending.
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	Signals   []Signal  `json:"signals"`
+}
+
+// NewItem is what a source registers: the item's description and its signals.
+type NewItem struct {
+	Category  Category `json:"category"`
+	Source    string   `json:"source"`
+	Reference string   `json:"reference,omitempty"`
+	Signals   []Signal `json:"signals"`
+}
+
+// ChangeKind says what happened to an item.
+type ChangeKind string
+
+// The kinds of change recorded in the change log.
+const (
+	ChangeCreated ChangeKind = "created"
+	ChangeDecided ChangeKind = "decided"
+)
+
+// Change is one entry of the ordered change log. Seq increases with every change.
+type Change struct {
+	Seq    int64      `json:"seq"`
+	ItemID int64      `json:"item_id"`
+	Kind   ChangeKind `json:"kind"`
+	// Status is the item's status after the change.
+	Status Status    `json:"status"`
+	Actor  string    `json:"actor"`
+	At     time.Time `json:"at"`
+}
+
+// ItemFilter selects items from a listing. Zero fields select everything.
+type ItemFilter struct {
+	Status   Status
+	Category Category
+	Source   string
+	// After returns only items with an id greater than After, for keyset paging.
+	After int64
+	// Limit caps the number of items returned; zero means DefaultPageSize.
+	Limit int
+}
+
+// DefaultPageSize and MaxPageSize bound one page of a listing.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// IndexedSignal is a signal of a confirmed item, as loaded into a matching index.
+type IndexedSignal struct {
+	ItemID   int64
+	Category Category
+	Signal   Signal
+}
+
+// Store keeps the registry. Every method is safe for concurrent use, and every write
+// is one transaction: it happens entirely, with its change log entry, or not at all.
+type Store interface {
+	// CreateItem stores a pending item with its signals. It fails with ErrInvalid if
+	// the item or a signal is malformed.
+	CreateItem(ctx context.Context, it NewItem) (Item, error)
+	// Item returns one item with its signals, or ErrNotFound.
+	Item(ctx context.Context, id int64) (Item, error)
+	// Items lists items matching f in ascending id order, with their signals.
+	Items(ctx context.Context, f ItemFilter) ([]Item, error)
+	// Decide applies d to item id on behalf of actor. It fails with ErrNotFound for an
+	// unknown item and ErrConflict when d is not allowed from the item's status.
+	Decide(ctx context.Context, id int64, d Decision, actor string) (Item, error)
+	// Changes returns up to limit change log entries with Seq greater than after,
+	// in ascending order.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// ConfirmedSignals returns every signal of type t that belongs to a confirmed item,
+	// and the sequence number of the last change they reflect.
+	ConfirmedSignals(ctx context.Context, t SignalType) ([]IndexedSignal, int64, error)
+	// Close releases the store's resources.
+	Close() error
+}
