@@ -222,3 +222,15 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Match is a confirmed item that a query matched.
+type Match struct {
+	ItemID   int64    `json:"item_id"`
+	Category Category `json:"category"`
+	// Distance is the Hamming distance between the query and the item's closest
+	// signal.
+	Distance int `json:"distance"`
+	// Variant names the dihedral variant of the query that matched: "original" when
+	// the photo matched as it is, else "rotate90", "flipx" and so on.
+	Variant string `json:"variant"`
+}

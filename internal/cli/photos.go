@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/dnadb/dnadb/fingerprint"
+)
+
+// photoExts are the file name extensions taken from a directory walk. A file named
+// on the command line is hashed whatever its name.
+var photoExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true,
+	".webp": true, ".bmp": true, ".tif": true, ".tiff": true,
+}
+
+// progressMin is the smallest batch that shows a progress bar.
+const progressMin = 50
+
+// collectFiles expands paths: files as given, directories walked recursively for
+// photo files, in name order.
+func collectFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && photoExts[strings.ToLower(filepath.Ext(path))] {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("walk %s: %w", p, err)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, nil
+}
+
+// hashed is the outcome of hashing one file.
+type hashed struct {
+	path  string
+	photo fingerprint.Photo
+	err   error
+}
+
+// hashFiles hashes files on jobs workers (zero means one per CPU) and calls emit
+// for each outcome in the order of files, as soon as it and every earlier one are
+// done. A progress bar goes to stderr when it is a terminal and the batch is large.
+func hashFiles(ctx context.Context, files []string, h fingerprint.Hasher, jobs int,
+	stderr io.Writer, emit func(hashed)) {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) &&
+		len(files) >= progressMin {
+		bar = progressbar.NewOptions(len(files), progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("hashing"), progressbar.OptionShowCount(),
+			progressbar.OptionClearOnFinish())
+	}
+
+	// Workers take indexes from next and fill their slot; each slot has a channel
+	// closed when it is done, so emit runs in input order.
+	results := make([]hashed, len(files))
+	done := make([]chan struct{}, len(files))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Go(func() {
+			for i := range next {
+				r := hashed{path: files[i]}
+				if err := ctx.Err(); err != nil {
+					r.err = err
+				} else {
+					r.photo, r.err = h.HashFile(files[i])
+				}
+				results[i] = r
+				close(done[i])
+			}
+		})
+	}
+	go func() {
+		for i := range files {
+			next <- i
+		}
+		close(next)
+	}()
+
+	for i := range files {
+		<-done[i]
+		emit(results[i])
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	wg.Wait()
+	if bar != nil {
+		bar.Finish()
+	}
+}

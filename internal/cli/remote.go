@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/client"
+	"github.com/dnadb/dnadb/fingerprint"
+	"github.com/dnadb/dnadb/server"
+)
+
+// serverFlag adds the --server flag every remote command takes.
+func serverFlag(fs *flag.FlagSet) *string {
+	return fs.String("server", "http://"+server.DefaultAddr, "dnadb server URL")
+}
+
+func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("register", "--category C --source ORG [flags] PATH...", stderr)
+	srv := serverFlag(fs)
+	category := fs.String("category", "", "category: illegal_filming, csam, synthetic or other")
+	source := fs.String("source", "", "your organisation, recorded as the item's source")
+	ref := fs.String("ref", "", "your own case reference (opaque text)")
+	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("register: name at least one file or directory")
+	}
+	if !dnadb.Category(*category).Valid() {
+		return usagef("--category %q is not one of %v", *category, dnadb.Categories)
+	}
+	if *source == "" {
+		return usagef("--source is required (or set DNADB_SOURCE)")
+	}
+	if !dnadb.Profile(*profile).Valid() {
+		return usagef("--profile %q is not full or cli512", *profile)
+	}
+	c, err := client.New(*srv, nil)
+	if err != nil {
+		return usagef("--server: %v", err)
+	}
+	files, err := collectFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+
+	// Hash locally, so that only the signal leaves this machine, and register each
+	// photo as one item as soon as its hash is ready.
+	failed := 0
+	h := fingerprint.Hasher{Profile: dnadb.Profile(*profile)}
+	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
+		err := r.err
+		if err == nil && r.photo.Quality < server.DefaultQualityFloor {
+			err = dnadb.Errorf(dnadb.ErrLowQuality, "%s: quality %d is under %d, not registered",
+				r.path, r.photo.Quality, server.DefaultQualityFloor)
+		}
+		if err == nil {
+			var it dnadb.Item
+			it, err = c.CreateItem(ctx, dnadb.NewItem{
+				Category: dnadb.Category(*category), Source: *source, Reference: *ref,
+				Signals: []dnadb.Signal{r.photo.Signal()},
+			})
+			if err == nil {
+				fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\n", it.ID, it.Status, r.photo.Hash, r.path)
+				return
+			}
+			err = fmt.Errorf("%s: %w", r.path, err)
+		}
+		failed++
+		fmt.Fprintf(stderr, "dnadb: %v\n", err)
+	})
+	if failed > 0 {
+		fmt.Fprintf(stderr, "dnadb: %d of %d files not registered\n", failed, len(files))
+		return errReported
+	}
+	return nil
+}
+
+func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("match", "[flags] PATH...", stderr)
+	srv := serverFlag(fs)
+	dihedral := fs.Bool("dihedral", false, "also match rotated and flipped versions")
+	threshold := fs.Int("threshold", 0, "largest distance; 0 means the server's")
+	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
+	format := fs.String("format", "text", "output: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("match: name at least one file or directory")
+	}
+	if *format != "text" && *format != "json" {
+		return usagef("--format %q is not text or json", *format)
+	}
+	c, err := client.New(*srv, nil)
+	if err != nil {
+		return usagef("--server: %v", err)
+	}
+	files, err := collectFiles(fs.Args())
+	if err != nil {
+		return err
+	}
+
+	// Hash every file locally, keeping the ones that hashed well enough to match.
+	h := fingerprint.Hasher{Profile: dnadb.Profile(*profile), Dihedral: *dihedral}
+	var queries []api.MatchQuery
+	failed := 0
+	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
+		if r.err != nil {
+			failed++
+			fmt.Fprintf(stderr, "dnadb: %v\n", r.err)
+			return
+		}
+		q := r.photo.Quality
+		mq := api.MatchQuery{Ref: r.path, Hash: r.photo.Hash.String(), Quality: &q}
+		if *dihedral {
+			for _, v := range r.photo.Dihedral {
+				mq.Dihedral = append(mq.Dihedral, v.String())
+			}
+		}
+		queries = append(queries, mq)
+	})
+
+	// Match in batches the server accepts, one query per file so a weak photo
+	// fails alone.
+	enc := json.NewEncoder(stdout)
+	for start := 0; start < len(queries); start += server.DefaultMaxBatch {
+		batch := queries[start:min(start+server.DefaultMaxBatch, len(queries))]
+		results, err := matchBatch(ctx, c, batch, *threshold, stderr, &failed)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if *format == "json" {
+				enc.Encode(r)
+				continue
+			}
+			printMatch(stdout, r)
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "dnadb: %d of %d files not matched\n", failed, len(files))
+		return errReported
+	}
+	return nil
+}
+
+// matchBatch sends one batch. If the server refuses the batch for a weak photo, the
+// batch is retried without the queries under the default floor, which are reported.
+func matchBatch(ctx context.Context, c *client.Client, batch []api.MatchQuery,
+	threshold int, stderr io.Writer, failed *int) ([]api.MatchResult, error) {
+	resp, err := c.Match(ctx, api.MatchRequest{Queries: batch, Threshold: threshold})
+	if !errors.Is(err, dnadb.ErrLowQuality) {
+		return resp.Results, err
+	}
+	var kept []api.MatchQuery
+	for _, q := range batch {
+		if *q.Quality < server.DefaultQualityFloor {
+			*failed++
+			fmt.Fprintf(stderr, "dnadb: %s: quality %d is too low to match\n", q.Ref, *q.Quality)
+			continue
+		}
+		kept = append(kept, q)
+	}
+	if len(kept) == 0 || len(kept) == len(batch) {
+		return nil, err
+	}
+	resp, err = c.Match(ctx, api.MatchRequest{Queries: kept, Threshold: threshold})
+	return resp.Results, err
+}
+
+// printMatch prints one result as text.
+func printMatch(w io.Writer, r api.MatchResult) {
+	if len(r.Matches) == 0 {
+		fmt.Fprintf(w, "%s: no match\n", r.Ref)
+		return
+	}
+	for _, m := range r.Matches {
+		fmt.Fprintf(w, "%s: item %d (%s) distance %d variant %s\n", r.Ref, m.ItemID,
+			m.Category, m.Distance, m.Variant)
+	}
+}
+
+func runDecide(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("decide", "[flags] ID confirm|reject|withdraw", stderr)
+	srv := serverFlag(fs)
+	actor := fs.String("actor", "", "who decides, recorded with the item")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("decide: want ID and a decision (confirm, reject or withdraw)")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return usagef("decide: item id %q is not a positive integer", fs.Arg(0))
+	}
+	d := dnadb.Decision(fs.Arg(1))
+	if _, ok := d.Status(); !ok {
+		return usagef("decide: %q is not confirm, reject or withdraw", fs.Arg(1))
+	}
+	if *actor == "" {
+		return usagef("--actor is required (or set DNADB_ACTOR)")
+	}
+	c, err := client.New(*srv, nil)
+	if err != nil {
+		return usagef("--server: %v", err)
+	}
+
+	it, err := c.Decide(ctx, id, d, *actor)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d\t%s\n", it.ID, it.Status)
+	return nil
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/dnadb/dnadb/imagefile"
+	"github.com/dnadb/dnadb/matcher"
+	"github.com/dnadb/dnadb/server"
+	"github.com/dnadb/dnadb/sqlstore"
+)
+
+// DefaultStore is the SQLite file the server uses when no store is named.
+const DefaultStore = "dnadb.db"
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "[flags]", stderr)
+	addr := fs.String("addr", server.DefaultAddr, "address to listen on")
+	store := fs.String("store", DefaultStore, "registry store: a SQLite file path")
+	threshold := fs.Int("threshold", matcher.DefaultThreshold,
+		"largest PDQ distance that counts as a match")
+	floor := fs.Int("quality-floor", server.DefaultQualityFloor,
+		"lowest PDQ quality that is stored or matched")
+	maxPixels := fs.Int64("max-pixels", imagefile.DefaultMaxPixels,
+		"largest uploaded photo, in pixels")
+	maxBytes := fs.Int64("max-bytes", imagefile.DefaultMaxBytes,
+		"largest uploaded photo, in bytes")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments, got %q", fs.Args())
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *threshold < 1 || *threshold > 256 {
+		return usagef("--threshold %d is outside 1..256", *threshold)
+	}
+	if *floor < 0 || *floor > 100 {
+		return usagef("--quality-floor %d is outside 0..100", *floor)
+	}
+
+	// Open the store; this applies any pending migration.
+	st, err := sqlstore.Open(ctx, *store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// Build the server, which loads the match index.
+	cfg := server.Config{
+		Threshold:    *threshold,
+		QualityFloor: *floor,
+		Decoder:      imagefile.Decoder{MaxPixels: *maxPixels, MaxBytes: *maxBytes},
+		Logger:       log,
+	}
+	if *floor == 0 {
+		cfg.QualityFloor = -1
+	}
+	log.Info("config", "addr", *addr, "store", *store, "threshold", *threshold,
+		"quality_floor", *floor, "max_pixels", *maxPixels, "max_bytes", *maxBytes)
+	srv, err := server.New(ctx, st, cfg)
+	if err != nil {
+		return err
+	}
+
+	// Listen and serve until interrupted.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	fmt.Fprintf(stdout, "dnadb listening on http://%s\n", ln.Addr())
+	return srv.Serve(ctx, ln)
+}
+
+// newLogger builds the process logger.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q is not text or json", format)
+}

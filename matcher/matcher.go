@@ -1,0 +1,216 @@
+// Package matcher answers "which confirmed items does this photo match?". It keeps
+// the PDQ hashes of confirmed items in an exact Hamming index, loads them from the
+// store at start, and follows the store's change log so that every confirmation,
+// rejection and withdrawal reaches the index.
+package matcher
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/hamming"
+	"github.com/dnadb/dnadb/pdq"
+)
+
+// DefaultThreshold is the largest Hamming distance that counts as a PDQ match, as
+// recommended by Meta's PDQ documentation and used by python-threatexchange.
+const DefaultThreshold = 31
+
+// DefaultSyncInterval is how often Run polls the change log when nothing wakes it.
+const DefaultSyncInterval = time.Second
+
+// Query is one photo to match: its PDQ hash and, when dihedral matching is wanted,
+// the hashes of its eight dihedral variants (index 0 is the original).
+type Query struct {
+	Hash     dnadb.Hash256
+	Dihedral *[pdq.NumVariants]dnadb.Hash256
+}
+
+// Matcher is an index of confirmed items kept current from the change log. It is
+// safe for concurrent use.
+type Matcher struct {
+	store dnadb.Store
+	log   *slog.Logger
+	idx   *hamming.Index
+
+	// mu guards seq and serialises Sync.
+	mu  sync.Mutex
+	seq int64
+
+	// catMu guards categories, which searches read while Sync writes.
+	catMu      sync.RWMutex
+	categories map[int64]dnadb.Category
+}
+
+// New loads the PDQ signals of every confirmed item from store.
+func New(ctx context.Context, store dnadb.Store, log *slog.Logger) (*Matcher, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	sigs, seq, err := store.ConfirmedSignals(ctx, dnadb.SignalPDQ)
+	if err != nil {
+		return nil, fmt.Errorf("load index: %w", err)
+	}
+
+	m := &Matcher{
+		store:      store,
+		log:        log,
+		idx:        hamming.New(),
+		seq:        seq,
+		categories: map[int64]dnadb.Category{},
+	}
+	for _, s := range sigs {
+		if err := m.add(s.ItemID, s.Category, s.Signal); err != nil {
+			log.Error("skip stored signal", "item", s.ItemID, "err", err)
+		}
+	}
+	log.Info("index loaded", "entries", m.idx.Len(), "items", len(m.categories),
+		"seq", seq, "elapsed", time.Since(start))
+	return m, nil
+}
+
+// add indexes one signal of a confirmed item.
+func (m *Matcher) add(id int64, c dnadb.Category, s dnadb.Signal) error {
+	h, err := dnadb.ParseHash256(s.Value)
+	if err != nil {
+		return err
+	}
+	m.catMu.Lock()
+	m.categories[id] = c
+	m.catMu.Unlock()
+	m.idx.Add(hamming.Entry{Hash: h, ItemID: id})
+	return nil
+}
+
+// Len returns the number of hashes in the index.
+func (m *Matcher) Len() int { return m.idx.Len() }
+
+// Seq returns the sequence number of the last change the index reflects.
+func (m *Matcher) Seq() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seq
+}
+
+// Sync applies every change logged since the last one applied. A confirmation adds
+// the item's signals; any other decision removes them.
+func (m *Matcher) Sync(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	for {
+		changes, err := m.store.Changes(ctx, m.seq, dnadb.MaxPageSize)
+		if err != nil {
+			return fmt.Errorf("sync index: %w", err)
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		for _, c := range changes {
+			if err := m.apply(ctx, c); err != nil {
+				return fmt.Errorf("sync index: change %d: %w", c.Seq, err)
+			}
+			m.seq = c.Seq
+		}
+	}
+}
+
+// apply brings the index in line with one change.
+func (m *Matcher) apply(ctx context.Context, c dnadb.Change) error {
+	if c.Kind != dnadb.ChangeDecided {
+		return nil
+	}
+
+	// Whatever the decision, drop what the index holds for the item; a
+	// confirmation then adds its signals back as they are stored now.
+	m.idx.RemoveItem(c.ItemID)
+	m.catMu.Lock()
+	delete(m.categories, c.ItemID)
+	m.catMu.Unlock()
+	if c.Status != dnadb.StatusConfirmed {
+		return nil
+	}
+	it, err := m.store.Item(ctx, c.ItemID)
+	if err != nil {
+		return err
+	}
+	if it.Status != dnadb.StatusConfirmed {
+		// A later change has moved it on; that change will be applied next.
+		return nil
+	}
+	for _, s := range it.Signals {
+		if s.Type != dnadb.SignalPDQ {
+			continue
+		}
+		if err := m.add(it.ID, it.Category, s); err != nil {
+			m.log.Error("skip stored signal", "item", it.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// Run syncs the index every interval until ctx ends, logging failures.
+func (m *Matcher) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSyncInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
+				m.log.Error("index sync", "err", err)
+			}
+		}
+	}
+}
+
+// Match returns the confirmed items within threshold of q, best first. With
+// dihedral variants, an item matched by several variants is reported once, with the
+// variant at the smallest distance (the original wins a tie).
+func (m *Matcher) Match(q Query, threshold int) []dnadb.Match {
+	hashes := []dnadb.Hash256{q.Hash}
+	if q.Dihedral != nil {
+		hashes = q.Dihedral[:]
+	}
+
+	best := map[int64]dnadb.Match{}
+	for v, h := range hashes {
+		for _, hit := range m.idx.Search(h, threshold) {
+			prev, seen := best[hit.ItemID]
+			if seen && prev.Distance <= hit.Distance {
+				continue
+			}
+			best[hit.ItemID] = dnadb.Match{
+				ItemID:   hit.ItemID,
+				Distance: hit.Distance,
+				Variant:  pdq.Variant(v).String(),
+			}
+		}
+	}
+
+	out := make([]dnadb.Match, 0, len(best))
+	m.catMu.RLock()
+	for _, mt := range best {
+		mt.Category = m.categories[mt.ItemID]
+		out = append(out, mt)
+	}
+	m.catMu.RUnlock()
+	slices.SortFunc(out, func(a, b dnadb.Match) int {
+		if a.Distance != b.Distance {
+			return a.Distance - b.Distance
+		}
+		return cmp.Compare(a.ItemID, b.ItemID)
+	})
+	return out
+}

@@ -1,0 +1,143 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/api"
+)
+
+// hugePNG returns a PNG signature and an IHDR chunk claiming 100000x100000 pixels,
+// with a correct CRC and no image data.
+func hugePNG() []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], 100000)
+	binary.BigEndian.PutUint32(ihdr[4:], 100000)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	chunk := append([]byte("IHDR"), ihdr...)
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
+}
+
+const testHash = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+// TestRoutes checks status codes and error bodies across the API.
+func TestRoutes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	it, err := e.client.CreateItem(ctx, dnadb.NewItem{
+		Category: dnadb.CategoryOther, Source: "regulator", Reference: "r-1",
+		Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: testHash, Quality: 90}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{"GET", "/healthz", "", 200, ""},
+		{"GET", "/v1/items/1", "", 200, ""},
+		{"GET", "/v1/items/999", "", 404, "not_found"},
+		{"GET", "/v1/items/abc", "", 400, "invalid"},
+		{"GET", "/v1/items?status=bogus", "", 400, "invalid"},
+		{"GET", "/v1/items?limit=x", "", 400, "invalid"},
+		{"GET", "/v1/items?limit=5000", "", 400, "invalid"},
+		{"GET", "/v1/nothing", "", 404, "not_found"},
+		{"DELETE", "/v1/items/1", "", 405, "method_not_allowed"},
+		{"POST", "/v1/items", `{"category":"csam"`, 400, "invalid"},
+		{"POST", "/v1/items", `{"category":"csam","bogus":1}`, 400, "invalid"},
+		{"POST", "/v1/items", ``, 400, "invalid"},
+		{"POST", "/v1/items", `{"category":"csam","source":"p","signals":[{"type":"md5",` +
+			`"value":"x","quality":100}]}`, 415, "unsupported"},
+		{"POST", "/v1/items/1/decision", `{"decision":"approve","actor":"e"}`, 400, "invalid"},
+		{"POST", "/v1/items/1/decision", `{"decision":"withdraw","actor":"e"}`, 200, ""},
+		{"POST", "/v1/items/1/decision", `{"decision":"confirm","actor":"e"}`, 409, "conflict"},
+		{"POST", "/v1/items/7/decision", `{"decision":"confirm","actor":"e"}`, 404, "not_found"},
+		{"POST", "/v1/match", `{"queries":[]}`, 400, "invalid"},
+		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `"}],"threshold":40}`,
+			400, "invalid"},
+		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `","quality":10}]}`,
+			422, "low_quality"},
+		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `","dihedral":["` +
+			testHash + `"]}]}`, 400, "invalid"},
+		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `"}]}`, 200, ""},
+		{"POST", "/v1/items/upload?category=bogus&source=p", "x", 400, "invalid"},
+		{"POST", "/v1/match/upload?dihedral=maybe", "x", 400, "invalid"},
+	}
+	_ = it
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, e.url+c.path, strings.NewReader(c.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s = %d %s, want %d", c.method, c.path, resp.StatusCode, data, c.status)
+			continue
+		}
+		if c.code == "" {
+			continue
+		}
+		var eb api.ErrorBody
+		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code != c.code ||
+			eb.Error.Message == "" {
+			t.Errorf("%s %s body = %s, want error code %q and a message", c.method, c.path,
+				data, c.code)
+		}
+	}
+}
+
+// TestListPages pages through items by status and source.
+func TestListPages(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	var ids []int64
+	for i := range 5 {
+		src := []string{"police", "support"}[i%2]
+		it, err := e.client.CreateItem(ctx, dnadb.NewItem{
+			Category: dnadb.CategoryIllegalFilming, Source: src,
+			Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: testHash, Quality: 90}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, it.ID)
+	}
+
+	var got []int64
+	f := dnadb.ItemFilter{Source: "police", Limit: 2}
+	for page := 0; ; page++ {
+		l, err := e.client.Items(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range l.Items {
+			got = append(got, it.ID)
+		}
+		if l.NextAfter == 0 || page > 5 {
+			break
+		}
+		f.After = l.NextAfter
+	}
+	want := []int64{ids[0], ids[2], ids[4]}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("police items paged = %v, want %v", got, want)
+	}
+}

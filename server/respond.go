@@ -1,0 +1,125 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/api"
+)
+
+// writeError writes err as an error response. Internal errors are logged in full
+// and reach the client only as a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, name := api.ErrorStatus(err)
+	body := api.ErrorBody{Error: api.ErrorDetail{Code: name, Message: err.Error()}}
+	if code == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Message = "internal error; the server log has the details"
+	}
+	writeJSON(w, code, body)
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// readJSON decodes a JSON request body into v, refusing unknown fields, trailing
+// data and bodies over limit bytes.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return dnadb.Errorf(dnadb.ErrTooLarge, "request body is over %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return dnadb.Errorf(dnadb.ErrInvalid, "request body is empty; want JSON")
+		}
+		return dnadb.Errorf(dnadb.ErrInvalid, "request body: %v", err)
+	}
+	if dec.More() {
+		return dnadb.Errorf(dnadb.ErrInvalid, "request body: data after the JSON value")
+	}
+	return nil
+}
+
+// pathID parses the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, dnadb.Errorf(dnadb.ErrInvalid, "item id %q is not a positive integer", v)
+	}
+	return id, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, dnadb.Errorf(dnadb.ErrInvalid, "parameter %s=%q is not a whole number",
+			name, v)
+	}
+	return n, nil
+}
+
+// queryBool parses an optional boolean query parameter.
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, dnadb.Errorf(dnadb.ErrInvalid, "parameter %s=%q is not true or false",
+			name, v)
+	}
+	return b, nil
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// recoverPanic turns a handler panic into a logged 500, so no panic reaches a user.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path,
+			"panic", fmt.Sprint(v))
+		s.writeError(w, r, fmt.Errorf("panic: %v", v))
+	}
+}
+
+// logRequest is the access log line of one request.
+func (s *Server) logRequest(r *http.Request, code int, elapsed any) {
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", code), slog.Any("elapsed", elapsed))
+}

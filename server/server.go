@@ -1,0 +1,140 @@
+// Package server serves the dnadb registry and matcher as JSON over HTTP, versioned
+// under /v1. Every error reaches the client as {"error": {"code", "message"}} with a
+// status chosen by one function from the error's kind.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/fingerprint"
+	"github.com/dnadb/dnadb/imagefile"
+	"github.com/dnadb/dnadb/matcher"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultAddr         = "127.0.0.1:8080"
+	DefaultQualityFloor = 50
+	DefaultMaxBatch     = 1000
+	// DefaultMaxBodyBytes caps a JSON request body.
+	DefaultMaxBodyBytes = 8 << 20
+)
+
+// Config configures a Server. Zero fields take the defaults named beside them.
+type Config struct {
+	// Threshold is the largest PDQ distance that counts as a match; zero means
+	// matcher.DefaultThreshold. A request may ask for less, never for more.
+	Threshold int
+	// QualityFloor is the lowest PDQ quality stored or matched; zero means
+	// DefaultQualityFloor. Use a negative value to accept every quality.
+	QualityFloor int
+	// MaxBatch caps the queries in one match request; zero means DefaultMaxBatch.
+	MaxBatch int
+	// Decoder decodes uploaded photos; its zero value has the default limits.
+	Decoder imagefile.Decoder
+	// SyncInterval is how often the index polls the change log for changes made by
+	// other processes; zero means matcher.DefaultSyncInterval.
+	SyncInterval time.Duration
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Threshold == 0 {
+		c.Threshold = matcher.DefaultThreshold
+	}
+	if c.QualityFloor == 0 {
+		c.QualityFloor = DefaultQualityFloor
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server is the dnadb HTTP server.
+type Server struct {
+	cfg     Config
+	store   dnadb.Store
+	matcher *matcher.Matcher
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New builds a server over store, loading the match index from it.
+func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Threshold < 0 || cfg.Threshold > 256 {
+		return nil, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 0..256",
+			cfg.Threshold)
+	}
+	m, err := matcher.New(ctx, store, cfg.Logger.With("component", "matcher"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, matcher: m, log: cfg.Logger}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves on ln until ctx ends, then shuts down gracefully. It keeps the match
+// index in step with the change log while it runs.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.matcher.Run(ctx, s.cfg.SyncInterval)
+
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "index", s.matcher.Len(),
+		"threshold", s.cfg.Threshold, "quality_floor", s.cfg.QualityFloor)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// hasher returns the photo hasher for a request's profile and dihedral choice.
+func (s *Server) hasher(profile dnadb.Profile, dihedral bool) fingerprint.Hasher {
+	return fingerprint.Hasher{Decoder: s.cfg.Decoder, Profile: profile, Dihedral: dihedral}
+}
+
+// checkQuality refuses a signal under the quality floor.
+func (s *Server) checkQuality(what string, q int) error {
+	if q < s.cfg.QualityFloor {
+		return dnadb.Errorf(dnadb.ErrLowQuality,
+			"%s: quality %d is under the floor %d; a hash this weak matches unrelated photos",
+			what, q, s.cfg.QualityFloor)
+	}
+	return nil
+}
