@@ -4,8 +4,10 @@
 package fingerprint
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/dnadb/dnadb"
@@ -49,15 +51,24 @@ type Hasher struct {
 // HashFile fingerprints the photo at path.
 func (h Hasher) HashFile(path string) (Photo, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Photo{}, dnadb.Errorf(dnadb.ErrNotFound, "%w", err)
+	}
 	if err != nil {
-		return Photo{}, dnadb.Errorf(dnadb.ErrInvalid, "open %s: %w", path, err)
+		return Photo{}, dnadb.Errorf(dnadb.ErrInvalid, "%w", err)
 	}
 	defer f.Close()
 	return h.Hash(path, f)
 }
 
-// Hash fingerprints the photo read from r; name identifies it in errors.
-func (h Hasher) Hash(name string, r io.Reader) (Photo, error) {
+// Hash fingerprints the photo read from r; name identifies it in errors. A panic in
+// decoding or hashing is returned as an error naming the photo, never passed on.
+func (h Hasher) Hash(name string, r io.Reader) (p Photo, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = Photo{}, fmt.Errorf("%s: internal error hashing photo: %v", name, v)
+		}
+	}()
 	profile := h.Profile
 	if profile == "" {
 		profile = dnadb.ProfileFull
@@ -72,7 +83,7 @@ func (h Hasher) Hash(name string, r io.Reader) (Photo, error) {
 	if err != nil {
 		return Photo{}, err
 	}
-	p := Photo{Profile: profile, Format: img.Format, Width: img.Width, Height: img.Height}
+	p = Photo{Profile: profile, Format: img.Format, Width: img.Width, Height: img.Height}
 
 	// Hash, with the variants if asked: they come from the same DCT.
 	if h.Dihedral {

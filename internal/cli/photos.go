@@ -33,11 +33,10 @@ const progressMin = 50
 func collectFiles(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
+		// A path that cannot be read is kept, so that it fails as one file of the
+		// batch, named on stderr, while the others go on.
 		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		if !st.IsDir() {
+		if err != nil || !st.IsDir() {
 			files = append(files, p)
 			continue
 		}

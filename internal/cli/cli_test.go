@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dnadb/dnadb/internal/corpus"
+	"github.com/dnadb/dnadb/server"
+	"github.com/dnadb/dnadb/sqlstore"
+)
+
+// run runs the command line and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), args, &stdout, &stderr)
+	code := ExitCode(err, &stderr)
+	return stdout.String(), stderr.String(), code
+}
+
+// TestHashDecodedCorpus hashes the reference's own decoded pixels through the CLI
+// with the reference CLI's profile: every hash and quality equals the reference's.
+func TestHashDecodedCorpus(t *testing.T) {
+	dir := corpus.Path(t, "pdq", "decoded")
+	_, rows := corpus.TSV(t, "pdq", "decoded.tsv")
+
+	stdout, stderr, code := run(t, "hash", "--profile", "cli512", "--format", "tsv", dir)
+	if code != 0 {
+		t.Fatalf("hash exit %d, stderr:\n%s", code, stderr)
+	}
+	got := map[string][2]string{}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if lines[0] != "path\thash\tquality\tprofile\tformat\twidth\theight" {
+		t.Errorf("tsv header = %q", lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, "\t")
+		got[filepath.Base(f[0])] = [2]string{f[1], f[2]}
+	}
+	if len(got) != len(rows) {
+		t.Errorf("hashed %d files, want %d", len(got), len(rows))
+	}
+	for _, r := range rows {
+		name := filepath.Base(r["decoded_file"])
+		if g, want := got[name], [2]string{r["hash"], r["quality"]}; g != want {
+			t.Errorf("%s = %v, want %v", name, g, want)
+		}
+	}
+	if !strings.Contains(stderr, "quality 0 is under 50") {
+		t.Errorf("stderr does not report the quality-0 photo as weak:\n%s", stderr)
+	}
+}
+
+// TestHashBadFiles checks that a failed file is named, the batch goes on, and the
+// exit code says that something failed.
+func TestHashBadFiles(t *testing.T) {
+	good := corpus.Path(t, "pdq", "decoded", "misc-images_wee.png")
+	var want string
+	_, rows := corpus.TSV(t, "pdq", "decoded.tsv")
+	for _, r := range rows {
+		if r["decoded_file"] == "decoded/misc-images_wee.png" {
+			want = r["hash"] + "," + r["quality"] + "," + good + "\n"
+		}
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	jpeg, err := os.ReadFile(corpus.Path(t, "pdq", "images", "bridge-mods", "aaa-orig.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []string{
+		write("truncated.jpg", jpeg[:len(jpeg)/3]),
+		write("notes.jpg", []byte("not an image")),
+		write("empty.png", nil),
+		filepath.Join(dir, "missing.jpg"),
+	}
+
+	stdout, stderr, code := run(t, append([]string{"hash", good}, bad...)...)
+	if code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+	if stdout != want {
+		t.Errorf("stdout = %q, want only the good file's reference hash %q", stdout, want)
+	}
+	for _, b := range bad {
+		if !strings.Contains(stderr, b) {
+			t.Errorf("stderr does not name %s:\n%s", b, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "4 of 5 files failed") {
+		t.Errorf("stderr lacks the failure count:\n%s", stderr)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	cases := [][]string{
+		{},
+		{"frobnicate"},
+		{"hash"},
+		{"hash", "--profile", "half", "x.jpg"},
+		{"hash", "--format", "xml", "x.jpg"},
+		{"register", "--category", "csam", "x.jpg"},
+		{"register", "--category", "spam", "--source", "p", "x.jpg"},
+		{"decide", "--actor", "e", "7", "approve"},
+		{"decide", "--actor", "e", "seven", "confirm"},
+		{"serve", "--threshold", "0"},
+		{"serve", "--bogus"},
+	}
+	for _, args := range cases {
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, "dnadb") {
+			t.Errorf("dnadb %q: exit %d, stderr %q; want 2 with a hint", args, code, stderr)
+		}
+	}
+}
+
+// TestRemote registers, confirms and matches corpus photos through the CLI against
+// a real server.
+func TestRemote(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "dnadb.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := server.New(ctx, st, server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	t.Setenv("DNADB_SERVER", hs.URL)
+
+	orig := corpus.Path(t, "pdq", "images", "dih", "bridge-1-original.jpg")
+	stdout, stderr, code := run(t, "register", "--category", "illegal_filming",
+		"--source", "support", "--ref", "case-9", orig)
+	if code != 0 || !strings.HasPrefix(stdout, "1\tpending\t") {
+		t.Fatalf("register: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+
+	rotated := corpus.Path(t, "pdq", "images", "dih", "bridge-2-rotate-90.jpg")
+	stdout, _, _ = run(t, "match", orig)
+	if want := orig + ": no match\n"; stdout != want {
+		t.Errorf("match before confirm = %q, want %q", stdout, want)
+	}
+
+	stdout, stderr, code = run(t, "decide", "--actor", "evaluator", "1", "confirm")
+	if code != 0 || stdout != "1\tconfirmed\n" {
+		t.Fatalf("decide: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	_, stderr, code = run(t, "decide", "--actor", "evaluator", "1", "confirm")
+	if code != 1 || !strings.Contains(stderr, "conflict") && !strings.Contains(stderr, "cannot") {
+		t.Errorf("second confirm: exit %d, stderr %q; want 1 naming the conflict", code, stderr)
+	}
+
+	stdout, stderr, code = run(t, "match", "--dihedral", orig, rotated)
+	if code != 0 {
+		t.Fatalf("match: exit %d, stderr %q", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], orig+": item 1 (illegal_filming) distance ") ||
+		!strings.Contains(lines[0], "variant original") ||
+		!strings.HasPrefix(lines[1], rotated+": item 1 (illegal_filming)") ||
+		!strings.Contains(lines[1], "variant rotate270") {
+		t.Errorf("match --dihedral output:\n%s", stdout)
+	}
+}
