@@ -205,12 +205,12 @@ func (d Decoder) config(name string, f *format, r io.Reader) (Config, error) {
 	switch w, h := int64(c.Width), int64(c.Height); {
 	case w <= 0 || h <= 0:
 		return cfg, dnadb.Errorf(dnadb.ErrInvalid, "image %q: no pixels (%dx%d)", name, w, h)
-	case w > MaxSide || h > MaxSide:
-		return cfg, dnadb.Errorf(dnadb.ErrTooLarge,
-			"image %q: %dx%d pixels has a side over the limit of %d", name, w, h, MaxSide)
 	case w*h > d.maxPixels():
 		return cfg, dnadb.Errorf(dnadb.ErrTooLarge,
 			"image %q: %dx%d pixels is over the limit of %d pixels", name, w, h, d.maxPixels())
+	case w > MaxSide || h > MaxSide:
+		return cfg, dnadb.Errorf(dnadb.ErrTooLarge,
+			"image %q: %dx%d pixels has a side over the limit of %d", name, w, h, MaxSide)
 	}
 	return cfg, nil
 }
