@@ -29,32 +29,43 @@ func makeDCTMatrix() (m, t [coeffs * dim]float32) {
 
 // dct64To16 computes the reference's partial DCT of the 64x64 buffer a: first
 // T = D·A (16x64), then B = T·Dᵀ (16x16), each entry a float32 sum over k = 0..63 in
-// order. The loops run k outside the output index, which changes the order in which
-// entries are computed but not the order of any entry's own additions.
+// order, starting from zero. Eight entries of a row are accumulated side by side,
+// which changes the order in which entries are computed but not the order of any
+// entry's own additions.
 func dct64To16(a *[dim * dim]float32, t *[coeffs * dim]float32, b *[coeffs * coeffs]float32) {
-	clear(t[:])
+	for i := 0; i < coeffs; i++ {
+		d := dctMatrix[i*dim : (i+1)*dim]
+		for j := 0; j < dim; j += 8 {
+			dotColumns8(t[i*dim+j:i*dim+j+8], d, a[j:], dim)
+		}
+	}
 	for i := 0; i < coeffs; i++ {
 		ti := t[i*dim : (i+1)*dim]
-		for k := 0; k < dim; k++ {
-			d := dctMatrix[i*dim+k]
-			ak := a[k*dim : (k+1)*dim]
-			for j, v := range ak {
-				ti[j] += float32(d * v)
-			}
+		for j := 0; j < coeffs; j += 8 {
+			dotColumns8(b[i*coeffs+j:i*coeffs+j+8], ti, dctMatrixT[j:], coeffs)
 		}
 	}
+}
 
-	clear(b[:])
-	for i := 0; i < coeffs; i++ {
-		bi := b[i*coeffs : (i+1)*coeffs]
-		for k := 0; k < dim; k++ {
-			tik := t[i*dim+k]
-			dk := dctMatrixT[k*coeffs : (k+1)*coeffs]
-			for j, v := range dk {
-				bi[j] += float32(tik * v)
-			}
-		}
+// dotColumns8 sets out[c] = Σ_k float32(v[k] * m[k*stride+c]) for c = 0..7, adding
+// k = 0..len(v)-1 in order. Each product is rounded to float32 before it is added, so
+// that it cannot fuse into a multiply-add.
+func dotColumns8(out, v, m []float32, stride int) {
+	out = out[:8]
+	var a0, a1, a2, a3, a4, a5, a6, a7 float32
+	for k, x := range v {
+		r := m[k*stride : k*stride+8]
+		a0 += float32(x * r[0])
+		a1 += float32(x * r[1])
+		a2 += float32(x * r[2])
+		a3 += float32(x * r[3])
+		a4 += float32(x * r[4])
+		a5 += float32(x * r[5])
+		a6 += float32(x * r[6])
+		a7 += float32(x * r[7])
 	}
+	out[0], out[1], out[2], out[3] = a0, a1, a2, a3
+	out[4], out[5], out[6], out[7] = a4, a5, a6, a7
 }
 
 // quality is the reference's pdqImageDomainQualityMetric on the 64x64 buffer: the sum
@@ -75,13 +86,21 @@ func quality(a *[dim * dim]float32) int {
 	return min(sum/90, 100)
 }
 
-// gradient returns |(int)(((u - v) * 100) / 255)| in float32.
+// gradient returns |(int)(((u - v) * 100) / 255)| in float32. Luma from pixels
+// keeps the value within ±100; for values no image gives (NaN, or beyond the range of
+// a C int, where the C conversion is undefined) it returns 0 for NaN and saturates
+// at math.MaxInt32 otherwise, so that the quality stays within 0 to 100.
 func gradient(u, v float32) int {
-	d := int(float32((u-v)*100) / 255)
-	if d < 0 {
-		return -d
+	f := float32((u-v)*100) / 255
+	switch {
+	case f != f:
+		return 0
+	case f >= math.MaxInt32 || f <= -math.MaxInt32:
+		return math.MaxInt32
+	case f < 0:
+		return -int(f)
 	}
-	return d
+	return int(f)
 }
 
 // threshold returns the hash of a 16x16 coefficient block: bit 16*i+j is set when

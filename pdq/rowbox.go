@@ -269,9 +269,9 @@ func slideSum4(s0, s1, s2, s3 float32, in0, in1, in2, in3 []float32,
 	e0, l0 := in0[from:to], in0[from-w:to-w]
 	n := len(e0)
 	l0 = l0[:n]
-	e1, l1 := in1[from:to][:n], in1[from-w:to-w][:n]
-	e2, l2 := in2[from:to][:n], in2[from-w:to-w][:n]
-	e3, l3 := in3[from:to][:n], in3[from-w:to-w][:n]
+	e1, l1 := in1[from:to][:n], in1[from-w : to-w][:n]
+	e2, l2 := in2[from:to][:n], in2[from-w : to-w][:n]
+	e3, l3 := in3[from:to][:n], in3[from-w : to-w][:n]
 	for i := range e0 {
 		s0 += e0[i]
 		s0 -= l0[i]
