@@ -208,6 +208,27 @@ func patchedJPEG(tb testing.TB, sof, precision byte) []byte {
 	return nil
 }
 
+// manyScans returns a corpus progressive JPEG followed by n more scans, each of one
+// AC band of the first component, coded as a single run of empty blocks.
+func manyScans(tb testing.TB, n int) []byte {
+	b := readFile(tb, corpus.Path(tb, "pdq", "images", "misc-images", "wee.jpg"))
+	end := bytes.LastIndex(b, []byte{0xff, 0xd9}) // EOI
+
+	var buf bytes.Buffer
+	buf.Write(b[:end])
+	// An AC Huffman table (class 1, id 0) whose one code, "0", is EOBRUN of 2^14+.
+	buf.Write([]byte{0xff, 0xc4, 0x00, 0x14, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0xe0})
+	// SOS: 1 component (id 1, tables 0/0), bands 1 to 63, no approximation; then the
+	// code "0" and 14 one bits of run length, padded with ones (0xff stuffed).
+	scan := []byte{0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x01, 0x3f, 0x00, 0x7f, 0xff, 0x00}
+	for range n {
+		buf.Write(scan)
+	}
+	buf.Write(b[end:])
+	return buf.Bytes()
+}
+
 func TestDecodeErrors(t *testing.T) {
 	animated := []byte("RIFF\x00\x00\x00\x00WEBPVP8X\x0a\x00\x00\x00\x02\x00\x00\x00" +
 		"\x00\x00\x00\x00\x00\x00")
@@ -239,6 +260,8 @@ func TestDecodeErrors(t *testing.T) {
 			dnadb.ErrInvalid, []string{"no pixels"}},
 		{"over-byte-limit.jpg", halfJPEG(t), Decoder{MaxBytes: 100}, dnadb.ErrTooLarge,
 			[]string{"100 bytes"}},
+		{"many-scans.jpg", manyScans(t, MaxJPEGScans), Decoder{}, dnadb.ErrTooLarge,
+			[]string{"jpeg scans", "limit of 256"}},
 		{"12-bit.jpg", patchedJPEG(t, 0xc1, 12), Decoder{}, dnadb.ErrUnsupported,
 			[]string{"unsupported JPEG feature"}},
 		{"arithmetic.jpg", patchedJPEG(t, 0xc9, 8), Decoder{}, dnadb.ErrUnsupported,
@@ -266,6 +289,21 @@ func TestDecodeErrors(t *testing.T) {
 			_, err = tc.d.DecodeFile(writeTemp(t, tc.name, tc.data))
 			check("DecodeFile", err)
 		})
+	}
+}
+
+// TestManyScansUnderLimit checks that the scans added by manyScans decode, so that
+// TestDecodeErrors refuses them for their number and nothing else.
+func TestManyScansUnderLimit(t *testing.T) {
+	if _, err := (Decoder{}).Decode("some-scans.jpg", bytes.NewReader(manyScans(t, 10))); err != nil {
+		t.Fatalf("Decode(some-scans.jpg) error: %v", err)
+	}
+}
+
+func TestDecodeFileDirectory(t *testing.T) {
+	_, err := Decoder{}.DecodeFile(t.TempDir())
+	if !errors.Is(err, dnadb.ErrInvalid) {
+		t.Fatalf("DecodeFile(directory) error = %v, want kind %v", err, dnadb.ErrInvalid)
 	}
 }
 

@@ -19,7 +19,8 @@
 // zero) and refuses a longer input. It then reads the image header and refuses, before
 // the full decode allocates anything in proportion to the picture, an image with more
 // than MaxPixels pixels (DefaultMaxPixels, 100 megapixels, when zero) or a side longer
-// than MaxSide (65535) pixels. Both refusals wrap dnadb.ErrTooLarge and name the
+// than MaxSide (65535) pixels, and a JPEG with more than MaxJPEGScans (256) scans,
+// which would cost minutes of CPU. Each refusal wraps dnadb.ErrTooLarge and names the
 // file, the size found and the limit.
 //
 // # Errors
