@@ -125,7 +125,7 @@ func (d Decoder) Decode(name string, r io.Reader) (Image, error) {
 // decode decodes an image already in memory.
 func (d Decoder) decode(name string, data []byte) (Image, error) {
 	// Find the format from the magic bytes.
-	f, err := d.identify(name, data)
+	f, err := identify(name, data)
 	if err != nil {
 		return Image{}, err
 	}
@@ -181,15 +181,16 @@ func (d Decoder) decode(name string, data []byte) (Image, error) {
 }
 
 // DecodeConfig reads only as much of r as the image header needs and returns what it
-// says. It applies the same checks as Decode except the byte limit, so an image it
-// accepts may still fail to decode, but one it refuses would be refused by Decode.
+// says. It applies the same checks as Decode except the limits on bytes and JPEG
+// scans, so an image it accepts may still fail to decode, but one it refuses would be
+// refused by Decode.
 func (d Decoder) DecodeConfig(name string, r io.Reader) (Config, error) {
 	br := bufio.NewReader(io.LimitReader(r, d.maxBytes()))
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF {
 		return Config{}, fmt.Errorf("read image %q: %w", name, err)
 	}
-	f, err := d.identify(name, head)
+	f, err := identify(name, head)
 	if err != nil {
 		return Config{}, err
 	}
@@ -197,7 +198,7 @@ func (d Decoder) DecodeConfig(name string, r io.Reader) (Config, error) {
 }
 
 // identify finds the format of data from its leading bytes.
-func (d Decoder) identify(name string, data []byte) (*format, error) {
+func identify(name string, data []byte) (*format, error) {
 	if len(data) == 0 {
 		return nil, dnadb.Errorf(dnadb.ErrInvalid, "image %q: empty file", name)
 	}
@@ -248,9 +249,6 @@ func tooManyBytes(name string, limit int64) error {
 // decodeError gives a decoder's error its kind: unsupported for a valid feature the
 // decoder lacks, invalid for anything else.
 func decodeError(name, format string, err error) error {
-	if dnadb.KindOf(err) != nil {
-		return err
-	}
 	if unsupported(err) {
 		return dnadb.Errorf(dnadb.ErrUnsupported, "image %q: %w", name, err)
 	}
