@@ -3,7 +3,8 @@
 //
 // The reference is the C++ implementation in Meta's ThreatExchange repository
 // (pdq/cpp/hashing/pdqhashing.cpp and pdq/cpp/downscaling/downscaling.cpp), as studied
-// in /work/shared/notes/reference-implementations.md, section 1. Given the same decoded
+// in the project's notes (shared/notes/reference-implementations.md, section 1) and
+// checked against the outputs in the shared reference corpus. Given the same decoded
 // pixels, this package produces the same hash and quality bit for bit: luma, two
 // rounds of the Jarosz box filter, decimation to 64x64, the quality metric, the partial
 // 16x16 DCT, the median threshold and the dihedral sign and transpose rules all follow
