@@ -90,3 +90,23 @@ func BenchmarkHashImage(b *testing.B) {
 			dnadb.ProfileFull)
 	})
 }
+
+// BenchmarkPlainPort is the baseline for the HashLuma benchmarks, measured in the
+// same run: the test-only port that follows the C++ reference's structure (whole
+// buffers, column passes walking memory with a stride of one row).
+func BenchmarkPlainPort(b *testing.B) {
+	for _, c := range []struct{ name, rel string }{
+		{"512", "decoded/dih_bridge-1-original.cli512.png"},
+		{"1600x1004", "decoded/dih_bridge-1-original.native.png"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			luma, rows, cols := lumaOf(b, benchImage(b, c.rel))
+			r, n := startRate(b), 0
+			for b.Loop() {
+				refHashLuma(luma, rows, cols)
+				n++
+			}
+			r.report(b, n)
+		})
+	}
+}
