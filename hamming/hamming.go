@@ -225,14 +225,17 @@ func (x *Index) SearchMany(qs []dnadb.Hash256, maxDist int) [][]Hit {
 // at least the read lock.
 func (x *Index) search(q words, d int) []Hit {
 	var hits []Hit
-	if x.strategy == linearOnly || x.mih == nil || d >= MaxDistance {
+	switch {
+	case x.mih == nil || x.strategy == linearOnly || d >= MaxDistance:
+		return x.scan(q, d, 0, len(x.hashes), hits)
+	case x.strategy == auto && !worthIndexing(d, x.mih.n):
 		return x.scan(q, d, 0, len(x.hashes), hits)
 	}
 
 	// Compare the cost of probing the tables with the cost of scanning what they cover;
 	// the tail is scanned either way.
 	p := x.mih.plan(q, d)
-	if x.strategy != mihOnly && !p.cheaperThanScan(x.mih.n) {
+	if x.strategy == auto && !p.cheaperThanScan(x.mih.n) {
 		return x.scan(q, d, 0, len(x.hashes), hits)
 	}
 	hits = x.probe(q, d, &p, hits)
