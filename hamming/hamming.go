@@ -285,6 +285,9 @@ func (x *Index) needsRebuild(d int) bool {
 
 // rebuild compacts the slots if many are dead and builds the MIH tables over all of
 // them. The caller holds the write lock.
+//
+// TODO(speed): build the tables beside the live ones and swap them in, so that
+// searches do not wait for a rebuild (about 0.5 s for a million entries on 2 cores).
 func (x *Index) rebuild() {
 	if x.ndead > len(x.hashes)/deadShare {
 		x.compact()
