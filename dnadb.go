@@ -134,10 +134,12 @@ type Signal struct {
 
 // Item is one piece of material known to the registry, with its fingerprints.
 type Item struct {
-	ID        int64     `json:"id"`
-	Category  Category  `json:"category"`
-	Source    string    `json:"source"`
-	Reference string    `json:"reference,omitempty"`
+	ID       int64    `json:"id"`
+	Category Category `json:"category"`
+	// Sources are the organisations that registered the item, the first one
+	// first. A view for a consumer or another organisation leaves out the sources
+	// it may not see.
+	Sources   []Source  `json:"sources,omitempty"`
 	Status    Status    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -150,8 +152,10 @@ type Item struct {
 
 // NewItem is what a source registers: the item's description and its signals.
 type NewItem struct {
-	Category  Category `json:"category"`
-	Source    string   `json:"source"`
+	Category Category `json:"category"`
+	// Source is the name of the registering organisation. Over the API it is the
+	// organisation of the caller's token, never a field of the request.
+	Source    string   `json:"-"`
 	Reference string   `json:"reference,omitempty"`
 	Signals   []Signal `json:"signals"`
 }
@@ -163,6 +167,8 @@ type ChangeKind string
 const (
 	ChangeCreated ChangeKind = "created"
 	ChangeDecided ChangeKind = "decided"
+	// ChangeSourced means a further organisation registered the item again.
+	ChangeSourced ChangeKind = "sourced"
 )
 
 // Change is one entry of the ordered change log. Seq increases with every change.
@@ -180,7 +186,8 @@ type Change struct {
 type ItemFilter struct {
 	Status   Status
 	Category Category
-	Source   string
+	// Source selects items that this organisation registered, first or again.
+	Source string
 	// After returns only items with an id greater than After, for keyset paging.
 	After int64
 	// Limit caps the number of items returned; zero means DefaultPageSize.
@@ -193,19 +200,33 @@ const (
 	MaxPageSize     = 1000
 )
 
-// IndexedSignal is a signal of a confirmed item, as loaded into a matching index.
+// IndexedSignal is a signal of an item, as loaded into a matching index.
 type IndexedSignal struct {
 	ItemID   int64
 	Category Category
+	Status   Status
 	Signal   Signal
 }
 
 // Store keeps the registry. Every method is safe for concurrent use, and every write
-// is one transaction: it happens entirely, with its change log entry, or not at all.
+// is one transaction: it happens entirely, with its change log entry and its audit
+// entry, or not at all. Writes are audited on behalf of the principal in ctx
+// (WithPrincipal); without one they are recorded as the operator's.
 type Store interface {
+	Directory
+	AuditLog
+
 	// CreateItem stores a pending item with its signals. It fails with ErrInvalid if
-	// the item or a signal is malformed.
+	// the item or a signal is malformed or the source is not a known organisation.
 	CreateItem(ctx context.Context, it NewItem) (Item, error)
+	// AddSource links a further registration of item id by org, with the org's own
+	// reference. It fails with ErrNotFound for an unknown item, ErrInvalid for an
+	// unknown org and ErrConflict if the org is already a standing source.
+	AddSource(ctx context.Context, id int64, org, reference string) (Item, error)
+	// WithdrawSource withdraws org's registration of item id. When no other source
+	// stands, the item itself is withdrawn, as Decide with DecisionWithdraw does. It
+	// fails with ErrNotFound if org is not a standing source of the item.
+	WithdrawSource(ctx context.Context, id int64, org string) (Item, error)
 	// Item returns one item with its signals, or ErrNotFound.
 	Item(ctx context.Context, id int64) (Item, error)
 	// Items lists items matching f in ascending id order, with their signals.
@@ -216,11 +237,59 @@ type Store interface {
 	// Changes returns up to limit change log entries with Seq greater than after,
 	// in ascending order.
 	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
-	// ConfirmedSignals returns every signal of type t that belongs to a confirmed item,
-	// and the sequence number of the last change they reflect.
-	ConfirmedSignals(ctx context.Context, t SignalType) ([]IndexedSignal, int64, error)
+	// IndexedSignals returns every signal of type t that belongs to an item in one
+	// of the statuses st, and the sequence number of the last change they reflect.
+	IndexedSignals(ctx context.Context, t SignalType, st ...Status) ([]IndexedSignal, int64,
+		error)
+	// Stats counts the items by status and category.
+	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Stats counts the registry's items.
+type Stats struct {
+	Items      int64              `json:"items"`
+	ByStatus   map[Status]int64   `json:"by_status"`
+	ByCategory map[Category]int64 `json:"by_category"`
+	// Sources counts standing registrations by kind of organisation; an item
+	// registered by two agencies counts for both.
+	Sources map[OrgKind]int64 `json:"sources"`
+}
+
+// Directory keeps the organisations and their tokens.
+type Directory interface {
+	// CreateOrg adds an organisation. It fails with ErrInvalid for a bad name or
+	// kind and ErrConflict if the name is taken.
+	CreateOrg(ctx context.Context, name string, kind OrgKind) (Org, error)
+	// Orgs lists every organisation in id order.
+	Orgs(ctx context.Context) ([]Org, error)
+	// Org returns one organisation, or ErrNotFound.
+	Org(ctx context.Context, id int64) (Org, error)
+	// CreateToken adds a token and returns it with its secret, which is not stored
+	// and cannot be shown again. It fails with ErrNotFound for an unknown org and
+	// ErrInvalid for a role the org's kind may not hold.
+	CreateToken(ctx context.Context, t NewToken) (Token, string, error)
+	// Tokens lists the tokens of an organisation, or of all when org is zero.
+	Tokens(ctx context.Context, org int64) ([]Token, error)
+	// RevokeToken revokes a token at once. It fails with ErrNotFound for an unknown
+	// token and ErrConflict if it is already revoked.
+	RevokeToken(ctx context.Context, id int64) (Token, error)
+	// Authenticate returns the principal a secret belongs to. It fails with
+	// ErrUnauthenticated for an unknown, expired or revoked token.
+	Authenticate(ctx context.Context, secret string) (Principal, error)
+}
+
+// AuditLog keeps the tamper-evident audit trail.
+type AuditLog interface {
+	// Audit appends an entry to the trail in a transaction of its own.
+	Audit(ctx context.Context, rec AuditRecord) error
+	// AuditEntries returns up to limit entries with Seq greater than after, in
+	// order.
+	AuditEntries(ctx context.Context, after int64, limit int) ([]AuditEntry, error)
+	// AuditHead returns the sequence number and hash of the last entry appended, as
+	// the store records them apart from the trail; zero and AuditGenesis when empty.
+	AuditHead(ctx context.Context) (int64, string, error)
 }
 
 // Match is a confirmed item that a query matched.

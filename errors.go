@@ -26,12 +26,17 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrPermission means the caller may not do what it asked.
 	ErrPermission = errors.New("permission denied")
+	// ErrUnauthenticated means the caller gave no valid credentials: no token, an
+	// unknown one, or one expired or revoked.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrRateLimited means the caller sent more requests than its limit allows.
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // kinds lists the error kinds from the most to the least specific.
 var kinds = []error{
 	ErrInvalid, ErrUnsupported, ErrTooLarge, ErrLowQuality,
-	ErrNotFound, ErrConflict, ErrPermission,
+	ErrNotFound, ErrConflict, ErrPermission, ErrUnauthenticated, ErrRateLimited,
 }
 
 // kindError is an error of a known kind whose message is written for a user.

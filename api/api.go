@@ -2,7 +2,11 @@
 // server and the client.
 package api
 
-import "github.com/dnadb/dnadb"
+import (
+	"time"
+
+	"github.com/dnadb/dnadb"
+)
 
 // ItemList is the body of GET /v1/items.
 type ItemList struct {
@@ -12,11 +16,74 @@ type ItemList struct {
 	NextAfter int64 `json:"next_after,omitempty"`
 }
 
-// Decision is the body of POST /v1/items/{id}/decision.
+// Decision is the body of POST /v1/items/{id}/decision. Who decides is the
+// caller's token, recorded as "org/token".
 type Decision struct {
 	Decision dnadb.Decision `json:"decision"`
-	// Actor is who decides, recorded with the item and in the change log.
-	Actor string `json:"actor"`
+}
+
+// Registration is the answer to a registration. When the material is already
+// known, the registration is linked to the known item as a further source and
+// Duplicate is true; the item is shown as the caller may see it.
+type Registration struct {
+	Item      dnadb.Item `json:"item"`
+	Duplicate bool       `json:"duplicate"`
+	// Distance is, for a duplicate, the distance from the registered signal to the
+	// known item's closest one.
+	Distance int `json:"distance,omitempty"`
+}
+
+// BatchRequest is the body of POST /v1/items/batch.
+type BatchRequest struct {
+	Items []dnadb.NewItem `json:"items"`
+}
+
+// BatchResponse answers POST /v1/items/batch, one registration per item, in order.
+type BatchResponse struct {
+	Results []Registration `json:"results"`
+}
+
+// NewOrg is the body of POST /v1/orgs.
+type NewOrg struct {
+	Name string        `json:"name"`
+	Kind dnadb.OrgKind `json:"kind"`
+}
+
+// OrgList is the body of GET /v1/orgs.
+type OrgList struct {
+	Orgs []dnadb.Org `json:"orgs"`
+}
+
+// NewToken is the body of POST /v1/orgs/{id}/tokens.
+type NewToken struct {
+	Name  string       `json:"name"`
+	Roles []dnadb.Role `json:"roles"`
+	// ExpiresAt is when the token stops working; absent means never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// CreatedToken answers POST /v1/orgs/{id}/tokens. Secret is shown this once.
+type CreatedToken struct {
+	Token  dnadb.Token `json:"token"`
+	Secret string      `json:"secret"`
+}
+
+// TokenList is the body of GET /v1/orgs/{id}/tokens.
+type TokenList struct {
+	Tokens []dnadb.Token `json:"tokens"`
+}
+
+// AuditPage is the body of GET /v1/audit.
+type AuditPage struct {
+	Entries []dnadb.AuditEntry `json:"entries"`
+	// NextAfter fetches the next page; zero when this page is the last.
+	NextAfter int64 `json:"next_after,omitempty"`
+}
+
+// WhoAmI is the body of GET /v1/whoami: the caller's organisation and token.
+type WhoAmI struct {
+	Org   dnadb.Org   `json:"org"`
+	Token dnadb.Token `json:"token"`
 }
 
 // MatchQuery is one photo to match, given by its PDQ hash.

@@ -30,6 +30,8 @@ var errorKinds = []struct {
 	{dnadb.ErrNotFound, http.StatusNotFound, "not_found"},
 	{dnadb.ErrConflict, http.StatusConflict, "conflict"},
 	{dnadb.ErrPermission, http.StatusForbidden, "forbidden"},
+	{dnadb.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated"},
+	{dnadb.ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
 }
 
 // CodeInternal is the code of an error of no known kind.

@@ -20,12 +20,14 @@ import (
 
 // Client is a dnadb API client.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
 
 // New returns a client for the server at base, such as "http://127.0.0.1:8080".
-// A nil hc means a client with a 60-second timeout.
+// A nil hc means a client with a 60-second timeout. Call WithToken before any
+// /v1 call.
 func New(base string, hc *http.Client) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -37,11 +39,27 @@ func New(base string, hc *http.Client) (*Client, error) {
 	return &Client{base: strings.TrimRight(base, "/"), http: hc}, nil
 }
 
-// CreateItem registers an item with precomputed signals.
-func (c *Client) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, error) {
-	var it dnadb.Item
-	err := c.do(ctx, http.MethodPost, "/v1/items", n, &it)
-	return it, err
+// WithToken returns a copy of c that sends secret as its bearer token.
+func (c *Client) WithToken(secret string) *Client {
+	cc := *c
+	cc.token = secret
+	return &cc
+}
+
+// CreateItem registers an item with precomputed signals, as the token's
+// organisation. A registration of known material comes back as a duplicate.
+func (c *Client) CreateItem(ctx context.Context, n dnadb.NewItem) (api.Registration, error) {
+	var reg api.Registration
+	err := c.do(ctx, http.MethodPost, "/v1/items", n, &reg)
+	return reg, err
+}
+
+// CreateItems registers a batch of items in one request.
+func (c *Client) CreateItems(ctx context.Context, items []dnadb.NewItem) (api.BatchResponse,
+	error) {
+	var resp api.BatchResponse
+	err := c.do(ctx, http.MethodPost, "/v1/items/batch", api.BatchRequest{Items: items}, &resp)
+	return resp, err
 }
 
 // Item reads one item.
@@ -69,13 +87,52 @@ func (c *Client) Items(ctx context.Context, f dnadb.ItemFilter) (api.ItemList, e
 	return l, err
 }
 
-// Decide confirms, rejects or withdraws an item.
-func (c *Client) Decide(ctx context.Context, id int64, d dnadb.Decision,
-	actor string) (dnadb.Item, error) {
+// Decide confirms, rejects or withdraws an item, as the token.
+func (c *Client) Decide(ctx context.Context, id int64, d dnadb.Decision) (dnadb.Item, error) {
 	var it dnadb.Item
 	path := "/v1/items/" + strconv.FormatInt(id, 10) + "/decision"
-	err := c.do(ctx, http.MethodPost, path, api.Decision{Decision: d, Actor: actor}, &it)
+	err := c.do(ctx, http.MethodPost, path, api.Decision{Decision: d}, &it)
 	return it, err
+}
+
+// WhoAmI returns the token's organisation and the token itself.
+func (c *Client) WhoAmI(ctx context.Context) (api.WhoAmI, error) {
+	var w api.WhoAmI
+	err := c.do(ctx, http.MethodGet, "/v1/whoami", nil, &w)
+	return w, err
+}
+
+// CreateOrg adds an organisation.
+func (c *Client) CreateOrg(ctx context.Context, name string, kind dnadb.OrgKind) (dnadb.Org,
+	error) {
+	var o dnadb.Org
+	err := c.do(ctx, http.MethodPost, "/v1/orgs", api.NewOrg{Name: name, Kind: kind}, &o)
+	return o, err
+}
+
+// CreateToken adds a token to an organisation and returns it with its secret.
+func (c *Client) CreateToken(ctx context.Context, org int64,
+	t api.NewToken) (api.CreatedToken, error) {
+	var ct api.CreatedToken
+	path := "/v1/orgs/" + strconv.FormatInt(org, 10) + "/tokens"
+	err := c.do(ctx, http.MethodPost, path, t, &ct)
+	return ct, err
+}
+
+// RevokeToken revokes a token.
+func (c *Client) RevokeToken(ctx context.Context, id int64) (dnadb.Token, error) {
+	var t dnadb.Token
+	path := "/v1/tokens/" + strconv.FormatInt(id, 10) + "/revoke"
+	err := c.do(ctx, http.MethodPost, path, struct{}{}, &t)
+	return t, err
+}
+
+// Audit reads one page of the audit trail.
+func (c *Client) Audit(ctx context.Context, after int64, limit int) (api.AuditPage, error) {
+	var p api.AuditPage
+	path := fmt.Sprintf("/v1/audit?after=%d&limit=%d", after, limit)
+	err := c.do(ctx, http.MethodGet, path, nil, &p)
+	return p, err
 }
 
 // Match matches a batch of hashes.
@@ -109,6 +166,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 
 	resp, err := c.http.Do(req)

@@ -1,6 +1,7 @@
 // Package matcher answers "which confirmed items does this photo match?". It keeps
-// the PDQ hashes of confirmed items in an exact Hamming index, loads them from the
-// store at start, and follows the store's change log so that every confirmation,
+// the PDQ hashes of confirmed items (or of items in other statuses, for duplicate
+// detection) in an exact Hamming index, loads them from the store at start, and
+// follows the store's change log so that every registration, confirmation,
 // rejection and withdrawal reaches the index.
 package matcher
 
@@ -32,12 +33,13 @@ type Query struct {
 	Dihedral *[pdq.NumVariants]dnadb.Hash256
 }
 
-// Matcher is an index of confirmed items kept current from the change log. It is
-// safe for concurrent use.
+// Matcher is an index of the items in some statuses, confirmed ones by default,
+// kept current from the change log. It is safe for concurrent use.
 type Matcher struct {
-	store dnadb.Store
-	log   *slog.Logger
-	idx   *hamming.Index
+	store    dnadb.Store
+	log      *slog.Logger
+	idx      *hamming.Index
+	statuses []dnadb.Status
 
 	// mu guards seq and serialises Sync.
 	mu  sync.Mutex
@@ -48,31 +50,45 @@ type Matcher struct {
 	categories map[int64]dnadb.Category
 }
 
-// New loads the PDQ signals of every confirmed item from store.
-func New(ctx context.Context, store dnadb.Store, log *slog.Logger) (*Matcher, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// Config configures a Matcher. Zero fields take the defaults named beside them.
+type Config struct {
+	// Statuses are the item statuses whose signals are indexed; nil means only
+	// confirmed items, which is what filters match against. Duplicate detection
+	// indexes pending items too.
+	Statuses []dnadb.Status
+	// Logger receives the matcher's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// New loads the PDQ signals of every item in the configured statuses from store.
+func New(ctx context.Context, store dnadb.Store, cfg Config) (*Matcher, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Statuses == nil {
+		cfg.Statuses = []dnadb.Status{dnadb.StatusConfirmed}
 	}
 	start := time.Now()
-	sigs, seq, err := store.ConfirmedSignals(ctx, dnadb.SignalPDQ)
+	sigs, seq, err := store.IndexedSignals(ctx, dnadb.SignalPDQ, cfg.Statuses...)
 	if err != nil {
 		return nil, fmt.Errorf("load index: %w", err)
 	}
 
 	m := &Matcher{
 		store:      store,
-		log:        log,
+		log:        cfg.Logger,
 		idx:        hamming.New(),
+		statuses:   cfg.Statuses,
 		seq:        seq,
 		categories: map[int64]dnadb.Category{},
 	}
 	for _, s := range sigs {
 		if err := m.add(s.ItemID, s.Category, s.Signal); err != nil {
-			log.Error("skip stored signal", "item", s.ItemID, "err", err)
+			m.log.Error("skip stored signal", "item", s.ItemID, "err", err)
 		}
 	}
-	log.Info("index loaded", "entries", m.idx.Len(), "items", len(m.categories),
-		"seq", seq, "elapsed", time.Since(start))
+	m.log.Info("index loaded", "entries", m.idx.Len(), "items", len(m.categories),
+		"seq", seq, "statuses", cfg.Statuses, "elapsed", time.Since(start))
 	return m, nil
 }
 
@@ -124,24 +140,26 @@ func (m *Matcher) Sync(ctx context.Context) error {
 
 // apply brings the index in line with one change.
 func (m *Matcher) apply(ctx context.Context, c dnadb.Change) error {
-	if c.Kind != dnadb.ChangeDecided {
+	switch c.Kind {
+	case dnadb.ChangeCreated, dnadb.ChangeDecided:
+	default:
 		return nil
 	}
 
-	// Whatever the decision, drop what the index holds for the item; a
-	// confirmation then adds its signals back as they are stored now.
+	// Whatever the change, drop what the index holds for the item; if its new
+	// status is indexed, add its signals back as they are stored now.
 	m.idx.RemoveItem(c.ItemID)
 	m.catMu.Lock()
 	delete(m.categories, c.ItemID)
 	m.catMu.Unlock()
-	if c.Status != dnadb.StatusConfirmed {
+	if !slices.Contains(m.statuses, c.Status) {
 		return nil
 	}
 	it, err := m.store.Item(ctx, c.ItemID)
 	if err != nil {
 		return err
 	}
-	if it.Status != dnadb.StatusConfirmed {
+	if it.Status != c.Status {
 		// A later change has moved it on; that change will be applied next.
 		return nil
 	}

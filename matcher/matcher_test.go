@@ -43,6 +43,11 @@ func TestFollowsStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	for _, o := range []string{"police", "regulator"} {
+		if _, err := st.CreateOrg(ctx, o, dnadb.OrgPolice); err != nil {
+			t.Fatal(err)
+		}
+	}
 	orig := dihedralRow(t, "images/dih/bridge-1-original.jpg")
 	rot90 := dihedralRow(t, "images/dih/bridge-2-rotate-90.jpg")
 
@@ -58,7 +63,7 @@ func TestFollowsStore(t *testing.T) {
 	}
 
 	// A matcher built now loads the confirmed item.
-	m, err := New(ctx, st, nil)
+	m, err := New(ctx, st, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestRoutes(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	it, err := e.client.CreateItem(ctx, dnadb.NewItem{
-		Category: dnadb.CategoryOther, Source: "regulator", Reference: "r-1",
+		Category: dnadb.CategoryOther, Reference: "r-1",
 		Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: testHash, Quality: 90}},
 	})
 	if err != nil {
@@ -50,6 +51,8 @@ func TestRoutes(t *testing.T) {
 		status             int
 		code               string
 	}{
+		{"GET", "/v1/items/1?as=nobody", "", 401, "unauthenticated"},
+		{"GET", "/v1/items/1?as=consumer", "", 403, "forbidden"},
 		{"GET", "/healthz", "", 200, ""},
 		{"GET", "/v1/items/1", "", 200, ""},
 		{"GET", "/v1/items/999", "", 404, "not_found"},
@@ -62,12 +65,12 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/v1/items", `{"category":"csam"`, 400, "invalid"},
 		{"POST", "/v1/items", `{"category":"csam","bogus":1}`, 400, "invalid"},
 		{"POST", "/v1/items", ``, 400, "invalid"},
-		{"POST", "/v1/items", `{"category":"csam","source":"p","signals":[{"type":"md5",` +
+		{"POST", "/v1/items", `{"category":"csam","signals":[{"type":"md5",` +
 			`"value":"x","quality":100}]}`, 415, "unsupported"},
-		{"POST", "/v1/items/1/decision", `{"decision":"approve","actor":"e"}`, 400, "invalid"},
-		{"POST", "/v1/items/1/decision", `{"decision":"withdraw","actor":"e"}`, 200, ""},
-		{"POST", "/v1/items/1/decision", `{"decision":"confirm","actor":"e"}`, 409, "conflict"},
-		{"POST", "/v1/items/7/decision", `{"decision":"confirm","actor":"e"}`, 404, "not_found"},
+		{"POST", "/v1/items/1/decision", `{"decision":"approve"}`, 400, "invalid"},
+		{"POST", "/v1/items/1/decision", `{"decision":"withdraw"}`, 200, ""},
+		{"POST", "/v1/items/1/decision", `{"decision":"confirm"}`, 409, "conflict"},
+		{"POST", "/v1/items/7/decision", `{"decision":"confirm"}`, 404, "not_found"},
 		{"POST", "/v1/match", `{"queries":[]}`, 400, "invalid"},
 		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `"}],"threshold":40}`,
 			400, "invalid"},
@@ -76,12 +79,27 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `","dihedral":["` +
 			testHash + `"]}]}`, 400, "invalid"},
 		{"POST", "/v1/match", `{"queries":[{"hash":"` + testHash + `"}]}`, 200, ""},
-		{"POST", "/v1/items/upload?category=bogus&source=p", "x", 400, "invalid"},
+		{"POST", "/v1/items/upload?category=bogus", "x", 400, "invalid"},
 		{"POST", "/v1/match/upload?dihedral=maybe", "x", 400, "invalid"},
 	}
 	_ = it
 	for _, c := range cases {
+		// Each request goes as the principal the route is for, unless the case
+		// names another in its as= parameter.
+		who := "evaluator"
+		switch {
+		case strings.Contains(c.path, "as="):
+			who = c.path[strings.Index(c.path, "as=")+3:]
+		case strings.HasPrefix(c.path, "/v1/match"):
+			who = "consumer"
+		case c.method == "POST" && strings.HasPrefix(c.path, "/v1/items") &&
+			!strings.Contains(c.path, "decision"):
+			who = "police"
+		}
 		req, _ := http.NewRequest(c.method, e.url+c.path, strings.NewReader(c.body))
+		if secret, ok := e.secrets[who]; ok {
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -111,20 +129,21 @@ func TestListPages(t *testing.T) {
 	var ids []int64
 	for i := range 5 {
 		src := []string{"police", "support"}[i%2]
-		it, err := e.client.CreateItem(ctx, dnadb.NewItem{
-			Category: dnadb.CategoryIllegalFilming, Source: src,
-			Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: testHash, Quality: 90}},
+		reg, err := e.as(src).CreateItem(ctx, dnadb.NewItem{
+			Category: dnadb.CategoryIllegalFilming,
+			Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: farHash(i),
+				Quality: 90}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, it.ID)
+		ids = append(ids, reg.Item.ID)
 	}
 
 	var got []int64
-	f := dnadb.ItemFilter{Source: "police", Limit: 2}
+	f := dnadb.ItemFilter{Source: "seoul-police-x9", Limit: 2}
 	for page := 0; ; page++ {
-		l, err := e.client.Items(ctx, f)
+		l, err := e.as("evaluator").Items(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,4 +159,15 @@ func TestListPages(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("police items paged = %v, want %v", got, want)
 	}
+}
+
+// farHash returns the i-th of a set of random hashes, some 128 bits from each
+// other, so that none is taken for a registration of another.
+func farHash(i int) string {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	var h dnadb.Hash256
+	for k := range h {
+		h[k] = byte(r.Uint32())
+	}
+	return h.String()
 }

@@ -1,42 +1,102 @@
 package server
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/access"
 	"github.com/dnadb/dnadb/api"
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/matcher"
 	"github.com/dnadb/dnadb/pdq"
 )
 
-// routes registers every endpoint. Handlers return an error, which one function
-// turns into the response.
-func (s *Server) routes() http.Handler {
+// route is one endpoint: its pattern, the actions that allow it (any one of them
+// will do; none means the route is public), and its handler.
+type route struct {
+	pattern string
+	actions []access.Action
+	handler func(http.ResponseWriter, *http.Request) error
+}
+
+// table lists every endpoint and what it needs. It is the only place where a route
+// is tied to a permission.
+func (s *Server) table() []route {
+	a := func(actions ...access.Action) []access.Action { return actions }
+	return []route{
+		{"GET /healthz", nil, s.health},
+		{"GET /openapi.json", nil, s.openapi},
+		{"GET /metrics", nil, s.serveMetrics},
+		{"GET /v1/whoami", a(access.Authenticated), s.whoami},
+		{"POST /v1/items", a(access.Register), s.createItem},
+		{"POST /v1/items/batch", a(access.Register), s.createBatch},
+		{"POST /v1/items/upload", a(access.Register), s.uploadItem},
+		{"GET /v1/items", a(access.ReadAll, access.ReadOwn), s.listItems},
+		{"GET /v1/items/{id}", a(access.ReadAll, access.ReadOwn), s.getItem},
+		{"POST /v1/items/{id}/decision", a(access.Decide, access.WithdrawOwn), s.decide},
+		{"POST /v1/match", a(access.Match), s.match},
+		{"POST /v1/match/upload", a(access.Match), s.matchUpload},
+		{"GET /v1/orgs", a(access.ManageOrgs), s.listOrgs},
+		{"POST /v1/orgs", a(access.ManageOrgs), s.createOrg},
+		{"GET /v1/orgs/{id}/tokens", a(access.ManageOrgs), s.listTokens},
+		{"POST /v1/orgs/{id}/tokens", a(access.ManageOrgs), s.createToken},
+		{"POST /v1/tokens/{id}/revoke", a(access.ManageOrgs), s.revokeToken},
+		{"GET /v1/audit", a(access.ReadAudit), s.auditPage},
+		{"GET /v1/stats", a(access.ReadStats), s.stats},
+	}
+}
+
+// Patterns returns the pattern of every route the server serves, such as
+// "POST /v1/match".
+func (s *Server) Patterns() []string {
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.pattern
+	}
+	return out
+}
+
+// mux registers every route behind the request pipeline: a request id, the access
+// log and metrics, panic recovery, authentication, the rate limit and the route's
+// permission check. Handlers return an error, which one function turns into the
+// response.
+func (s *Server) mux() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, h func(http.ResponseWriter, *http.Request) error) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	for _, rt := range s.routes {
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-			defer func() { s.logRequest(r, rec.code, time.Since(start)) }()
+			r = r.WithContext(dnadb.WithRequestID(r.Context(), requestID(r)))
+			rec.Header().Set("X-Request-Id", dnadb.RequestIDFrom(r.Context()))
+			defer func() {
+				elapsed := time.Since(start)
+				s.metrics.observe(rt.pattern, rec.code, elapsed)
+				s.logRequest(r, rec.code, elapsed)
+			}()
 			defer s.recoverPanic(rec, r)
-			if err := h(rec, r); err != nil {
+
+			if rt.actions != nil {
+				ctx, err := s.admit(rec, r, rt)
+				if err != nil {
+					s.writeError(rec, r, err)
+					return
+				}
+				r = r.WithContext(ctx)
+			}
+			if err := rt.handler(rec, r); err != nil {
 				s.writeError(rec, r, err)
 			}
 		})
 	}
-
-	handle("GET /healthz", s.health)
-	handle("POST /v1/items", s.createItem)
-	handle("POST /v1/items/upload", s.uploadItem)
-	handle("GET /v1/items", s.listItems)
-	handle("GET /v1/items/{id}", s.getItem)
-	handle("POST /v1/items/{id}/decision", s.decide)
-	handle("POST /v1/match", s.match)
-	handle("POST /v1/match/upload", s.matchUpload)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, pattern := mux.Handler(r); pattern == "" {
 			s.noRoute(w, r, h)
@@ -44,6 +104,53 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// admit authenticates a request's bearer token, applies the token's rate limit and
+// checks the route's permission, returning a context that carries the principal.
+// A refusal is written to the audit trail.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request,
+	rt route) (context.Context, error) {
+	ctx := r.Context()
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || secret == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dnadb"`)
+		return ctx, dnadb.Errorf(dnadb.ErrUnauthenticated,
+			"%s needs a token: send Authorization: Bearer TOKEN", r.URL.Path)
+	}
+	p, err := s.raw.Authenticate(ctx, strings.TrimSpace(secret))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dnadb", error="invalid_token"`)
+		return ctx, err
+	}
+	ctx = dnadb.WithPrincipal(ctx, p)
+
+	if wait, ok := s.limits.allow(p.Token.ID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return ctx, dnadb.Errorf(dnadb.ErrRateLimited,
+			"token %s is over its limit of %g requests a second; retry in %s",
+			p.Actor(), s.cfg.Rate, wait.Round(time.Millisecond))
+	}
+
+	if _, err := access.Check(ctx, rt.actions...); err != nil {
+		rec := dnadb.AuditFor(ctx, "request", rt.pattern, dnadb.OutcomeDenied)
+		if aerr := s.raw.Audit(ctx, rec); aerr != nil {
+			return ctx, aerr
+		}
+		return ctx, err
+	}
+	return ctx, nil
+}
+
+// requestID returns the caller's X-Request-Id if it is sensible, else a new one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 &&
+		!strings.ContainsFunc(id, func(c rune) bool { return c < '!' || c > '~' }) {
+		return id
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // noRoute answers a request that matches no route with a JSON error body, keeping
@@ -99,34 +206,59 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, DefaultMaxBodyBytes, &n); err != nil {
 		return err
 	}
-	for i, sg := range n.Signals {
-		if sg.Type == dnadb.SignalPDQ {
-			if err := s.checkQuality(signalName(i), sg.Quality); err != nil {
-				return err
-			}
-		}
-	}
-	it, err := s.store.CreateItem(r.Context(), n)
+	reg, err := s.register(r.Context(), n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, it)
+	writeJSON(w, registrationStatus(reg), reg)
+	return nil
+}
+
+// createBatch registers many items in one request. Every item is checked before
+// any is stored, so that a malformed one fails the batch and stores nothing; the
+// items are then registered in order, each in its own transaction.
+func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
+	var req api.BatchRequest
+	if err := readJSON(w, r, 8*DefaultMaxBodyBytes, &req); err != nil {
+		return err
+	}
+	switch {
+	case len(req.Items) == 0:
+		return dnadb.Errorf(dnadb.ErrInvalid, "items: empty; send at least one")
+	case len(req.Items) > s.cfg.MaxBatch:
+		return dnadb.Errorf(dnadb.ErrTooLarge, "items: %d in one request, limit %d",
+			len(req.Items), s.cfg.MaxBatch)
+	}
+	for i, n := range req.Items {
+		if err := s.checkNew(n); err != nil {
+			return dnadb.Errorf(dnadb.KindOf(err), "items[%d]: %w", i, err)
+		}
+	}
+
+	resp := api.BatchResponse{Results: make([]api.Registration, len(req.Items))}
+	for i, n := range req.Items {
+		reg, err := s.register(r.Context(), n)
+		if err != nil {
+			return fmt.Errorf("items[%d] (earlier items are registered): %w", i, err)
+		}
+		resp.Results[i] = reg
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
 // uploadItem registers an item from a photo in the request body. The server hashes
 // the photo and discards it; only the signal is stored. The item's description is
-// in the query: category, source, reference and profile.
+// in the query: category, reference and profile.
 func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	n := dnadb.NewItem{
 		Category:  dnadb.Category(q.Get("category")),
-		Source:    q.Get("source"),
 		Reference: q.Get("reference"),
 	}
 	// Check the description before reading the photo, so a bad request costs nothing.
 	n.Signals = []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: zeroHash, Quality: 100}}
-	if _, err := n.Normalize(); err != nil {
+	if err := s.checkNew(n); err != nil {
 		return err
 	}
 
@@ -138,12 +270,93 @@ func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n.Signals = []dnadb.Signal{photo.Signal()}
-	it, err := s.store.CreateItem(r.Context(), n)
+	reg, err := s.register(r.Context(), n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, it)
+	writeJSON(w, registrationStatus(reg), reg)
 	return nil
+}
+
+// checkNew checks a registration without storing it.
+func (s *Server) checkNew(n dnadb.NewItem) error {
+	n.Source = "-"
+	if _, err := n.Normalize(); err != nil {
+		return err
+	}
+	for i, sg := range n.Signals {
+		if sg.Type == dnadb.SignalPDQ {
+			if err := s.checkQuality(signalName(i), sg.Quality); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// register stores a registration, or links it to the known item that one of its
+// PDQ signals matches, so that filters never see the same material twice. Known
+// items are those pending or confirmed; rejected and withdrawn ones may be
+// registered anew.
+func (s *Server) register(ctx context.Context, n dnadb.NewItem) (api.Registration, error) {
+	if err := s.checkNew(n); err != nil {
+		return api.Registration{}, err
+	}
+
+	// Bring the index of known items up to date, so that a registration made a
+	// moment ago through this or another server is found.
+	if err := s.known.Sync(ctx); err != nil {
+		return api.Registration{}, err
+	}
+	if hit, ok := s.knownMatch(n); ok {
+		it, err := s.store.AddSource(ctx, hit.ItemID, "", n.Reference)
+		if errors.Is(err, dnadb.ErrConflict) {
+			// The caller registered this material before: show it its item.
+			it, err = s.store.Item(ctx, hit.ItemID)
+		}
+		if err != nil {
+			return api.Registration{}, err
+		}
+		return api.Registration{Item: it, Duplicate: true, Distance: hit.Distance}, nil
+	}
+
+	it, err := s.store.CreateItem(ctx, n)
+	if err != nil {
+		return api.Registration{}, err
+	}
+	if err := s.known.Sync(ctx); err != nil {
+		s.log.Error("index sync after registration", "item", it.ID, "err", err)
+	}
+	return api.Registration{Item: it}, nil
+}
+
+// knownMatch returns the closest known item that a PDQ signal of n matches.
+func (s *Server) knownMatch(n dnadb.NewItem) (dnadb.Match, bool) {
+	var best dnadb.Match
+	found := false
+	for _, sg := range n.Signals {
+		if sg.Type != dnadb.SignalPDQ {
+			continue
+		}
+		h, err := dnadb.ParseHash256(sg.Value)
+		if err != nil {
+			continue
+		}
+		for _, m := range s.known.Match(matcher.Query{Hash: h}, s.cfg.Threshold) {
+			if !found || m.Distance < best.Distance {
+				best, found = m, true
+			}
+		}
+	}
+	return best, found
+}
+
+// registrationStatus is 201 for a new item and 200 for a known one.
+func registrationStatus(reg api.Registration) int {
+	if reg.Duplicate {
+		return http.StatusOK
+	}
+	return http.StatusCreated
 }
 
 func (s *Server) getItem(w http.ResponseWriter, r *http.Request) error {
@@ -204,13 +417,15 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, DefaultMaxBodyBytes, &d); err != nil {
 		return err
 	}
-	it, err := s.store.Decide(r.Context(), id, d.Decision, d.Actor)
+	it, err := s.store.Decide(r.Context(), id, d.Decision, "")
 	if err != nil {
 		return err
 	}
-	if err := s.matcher.Sync(r.Context()); err != nil {
-		// The decision is stored; the background sync will retry the index.
-		s.log.Error("index sync after decision", "item", id, "err", err)
+	for _, m := range []*matcher.Matcher{s.matcher, s.known} {
+		if err := m.Sync(r.Context()); err != nil {
+			// The decision is stored; the background sync will retry the index.
+			s.log.Error("index sync after decision", "item", id, "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, it)
 	return nil

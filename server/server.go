@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/access"
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
@@ -25,23 +26,33 @@ const (
 	DefaultMaxBatch     = 1000
 	// DefaultMaxBodyBytes caps a JSON request body.
 	DefaultMaxBodyBytes = 8 << 20
+	// DefaultRate and DefaultBurst are each token's request rate limit: a sustained
+	// rate per second and the burst above it. A batch request counts once.
+	DefaultRate  = 50
+	DefaultBurst = 100
 )
 
 // Config configures a Server. Zero fields take the defaults named beside them.
 type Config struct {
 	// Threshold is the largest PDQ distance that counts as a match; zero means
-	// matcher.DefaultThreshold. A request may ask for less, never for more.
+	// matcher.DefaultThreshold. A request may ask for less, never for more. The same
+	// threshold finds registrations of already known material.
 	Threshold int
 	// QualityFloor is the lowest PDQ quality stored or matched; zero means
 	// DefaultQualityFloor. Use a negative value to accept every quality.
 	QualityFloor int
-	// MaxBatch caps the queries in one match request; zero means DefaultMaxBatch.
+	// MaxBatch caps the queries in one match request and the items in one batch
+	// registration; zero means DefaultMaxBatch.
 	MaxBatch int
 	// Decoder decodes uploaded photos; its zero value has the default limits.
 	Decoder imagefile.Decoder
-	// SyncInterval is how often the index polls the change log for changes made by
+	// SyncInterval is how often the indexes poll the change log for changes made by
 	// other processes; zero means matcher.DefaultSyncInterval.
 	SyncInterval time.Duration
+	// Rate and Burst limit each token's requests; zero means DefaultRate and
+	// DefaultBurst, and a negative Rate turns the limit off.
+	Rate  float64
+	Burst int
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -56,6 +67,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = DefaultMaxBatch
 	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -64,26 +81,54 @@ func (c Config) withDefaults() Config {
 
 // Server is the dnadb HTTP server.
 type Server struct {
-	cfg     Config
-	store   dnadb.Store
+	cfg Config
+	// store is the registry as the caller of a request may use it: every handler
+	// goes through it, so the permission table is enforced in one place.
+	store *access.Store
+	// raw is the unguarded registry, for authentication and the indexes only.
+	raw dnadb.Store
+	// matcher holds confirmed items, which filters match against; known holds
+	// pending and confirmed items, which registrations are checked against.
 	matcher *matcher.Matcher
+	known   *matcher.Matcher
+	limits  *limiter
+	metrics *metrics
 	log     *slog.Logger
+	routes  []route
 	handler http.Handler
 }
 
-// New builds a server over store, loading the match index from it.
+// New builds a server over store, loading the match indexes from it.
 func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Threshold < 0 || cfg.Threshold > 256 {
 		return nil, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 0..256",
 			cfg.Threshold)
 	}
-	m, err := matcher.New(ctx, store, cfg.Logger.With("component", "matcher"))
+	m, err := matcher.New(ctx, store, matcher.Config{
+		Logger: cfg.Logger.With("component", "matcher")})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, matcher: m, log: cfg.Logger}
-	s.handler = s.routes()
+	known, err := matcher.New(ctx, store, matcher.Config{
+		Statuses: []dnadb.Status{dnadb.StatusPending, dnadb.StatusConfirmed},
+		Logger:   cfg.Logger.With("component", "known"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		store:   access.New(store),
+		raw:     store,
+		matcher: m,
+		known:   known,
+		limits:  newLimiter(cfg.Rate, cfg.Burst),
+		log:     cfg.Logger,
+	}
+	s.metrics = newMetrics(s)
+	s.routes = s.table()
+	s.handler = s.mux()
 	return s, nil
 }
 
@@ -96,6 +141,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go s.matcher.Run(ctx, s.cfg.SyncInterval)
+	go s.known.Run(ctx, s.cfg.SyncInterval)
 
 	hs := &http.Server{
 		Handler:           s.handler,

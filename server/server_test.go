@@ -24,14 +24,38 @@ import (
 	"github.com/dnadb/dnadb/sqlstore"
 )
 
-// env is a real server on a real SQLite file, reached over loopback HTTP.
+// env is a real server on a real SQLite file, reached over loopback HTTP, with
+// one organisation and token for each part in the regime.
 type env struct {
-	url    string
-	client *client.Client
-	store  *sqlstore.Store
+	url   string
+	store *sqlstore.Store
+	// secrets holds a token secret for each principal of the fixture.
+	secrets map[string]string
+	// client is the police contributor's client; clients has one per principal.
+	client  *client.Client
+	clients map[string]*client.Client
+}
+
+// The fixture's principals: the organisation, its kind and the token's roles.
+var principals = []struct {
+	name, org string
+	kind      dnadb.OrgKind
+	roles     []dnadb.Role
+}{
+	{"admin", "kcsc", dnadb.OrgCentre, []dnadb.Role{dnadb.RoleAdmin}},
+	{"evaluator", "kcsc", dnadb.OrgCentre, []dnadb.Role{dnadb.RoleEvaluator}},
+	{"auditor", "kcsc", dnadb.OrgCentre, []dnadb.Role{dnadb.RoleAuditor}},
+	{"police", "seoul-police-x9", dnadb.OrgPolice, []dnadb.Role{dnadb.RoleContributor}},
+	{"support", "dsc-support-q4", dnadb.OrgSupport, []dnadb.Role{dnadb.RoleContributor}},
+	{"consumer", "filterco-v2", dnadb.OrgVendor, []dnadb.Role{dnadb.RoleConsumer}},
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvConfig(t, server.Config{Rate: -1})
+}
+
+func newEnvConfig(t *testing.T, cfg server.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "dnadb.db"))
@@ -39,24 +63,73 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv, err := server.New(ctx, st, server.Config{})
+
+	e := &env{store: st, secrets: map[string]string{}, clients: map[string]*client.Client{}}
+	orgs := map[string]int64{}
+	for _, p := range principals {
+		if _, ok := orgs[p.org]; !ok {
+			o, err := st.CreateOrg(ctx, p.org, p.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			orgs[p.org] = o.ID
+		}
+		_, secret, err := st.CreateToken(ctx, dnadb.NewToken{OrgID: orgs[p.org],
+			Name: p.name, Roles: p.roles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.secrets[p.name] = secret
+	}
+
+	srv, err := server.New(ctx, st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
+	e.url = hs.URL
 	c, err := client.New(hs.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{url: hs.URL, client: c, store: st}
+	for name, secret := range e.secrets {
+		e.clients[name] = c.WithToken(secret)
+	}
+	e.client = e.clients["police"]
+	return e
+}
+
+// as returns the client of one of the fixture's principals.
+func (e *env) as(name string) *client.Client { return e.clients[name] }
+
+// confirm confirms an item as the evaluator.
+func (e *env) confirm(t *testing.T, id int64) {
+	t.Helper()
+	if _, err := e.as("evaluator").Decide(context.Background(), id,
+		dnadb.DecisionConfirm); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // post sends a file's bytes to path and decodes the JSON answer into out. It
 // returns the status code and, for an error answer, the error body.
 func (e *env) post(t *testing.T, path string, body []byte, out any) (int, api.ErrorBody) {
 	t.Helper()
-	resp, err := http.Post(e.url+path, "application/octet-stream", bytes.NewReader(body))
+	return e.postAs(t, "police", path, body, out)
+}
+
+// postAs is post with the token of principal who.
+func (e *env) postAs(t *testing.T, who, path string, body []byte,
+	out any) (int, api.ErrorBody) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Authorization", "Bearer "+e.secrets[who])
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +161,7 @@ func readFile(t *testing.T, path string) []byte {
 func (e *env) matchFile(t *testing.T, path string, dihedral bool) []dnadb.Match {
 	t.Helper()
 	var resp api.MatchResponse
-	code, eb := e.post(t, fmt.Sprintf("/v1/match/upload?dihedral=%t", dihedral),
+	code, eb := e.postAs(t, "consumer", fmt.Sprintf("/v1/match/upload?dihedral=%t", dihedral),
 		readFile(t, path), &resp)
 	if code != http.StatusOK {
 		t.Fatalf("match %s: %d %+v", path, code, eb)
@@ -98,13 +171,13 @@ func (e *env) matchFile(t *testing.T, path string, dihedral bool) []dnadb.Match 
 
 func (e *env) upload(t *testing.T, path string) dnadb.Item {
 	t.Helper()
-	var it dnadb.Item
-	code, eb := e.post(t, "/v1/items/upload?category=illegal_filming&source=police&reference=c1",
-		readFile(t, path), &it)
+	var reg api.Registration
+	code, eb := e.post(t, "/v1/items/upload?category=illegal_filming&reference=c1",
+		readFile(t, path), &reg)
 	if code != http.StatusCreated {
 		t.Fatalf("upload %s: %d %+v", path, code, eb)
 	}
-	return it
+	return reg.Item
 }
 
 func files(t *testing.T, dir string) []string {
@@ -125,7 +198,6 @@ func files(t *testing.T, dir string) []string {
 // checks what matches it: every edited copy, every rotation and flip when dihedral
 // matching is asked, and none of the unrelated photos.
 func TestBridgeEndToEnd(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t)
 	orig := corpus.Path(t, "pdq", "images", "bridge-mods", "aaa-orig.jpg")
 	mods := files(t, corpus.Path(t, "pdq", "images", "bridge-mods"))
@@ -144,9 +216,7 @@ func TestBridgeEndToEnd(t *testing.T) {
 	}
 
 	// Confirm; the answer comes after the index holds it.
-	if _, err := e.client.Decide(ctx, it.ID, dnadb.DecisionConfirm, "evaluator"); err != nil {
-		t.Fatal(err)
-	}
+	e.confirm(t, it.ID)
 
 	for _, f := range mods {
 		got := e.matchFile(t, f, false)
@@ -180,7 +250,8 @@ func TestBridgeEndToEnd(t *testing.T) {
 	// Unrelated photos match nothing, even with every rotation and flip.
 	for _, f := range others {
 		var resp api.MatchResponse
-		code, eb := e.post(t, "/v1/match/upload?dihedral=true", readFile(t, f), &resp)
+		code, eb := e.postAs(t, "consumer", "/v1/match/upload?dihedral=true", readFile(t, f),
+			&resp)
 		switch {
 		case code == http.StatusUnprocessableEntity && eb.Error.Code == "low_quality":
 			// The quality-3 and -4 photos are refused as too weak to match.
@@ -202,32 +273,29 @@ func mustHash(t *testing.T, s string) dnadb.Hash256 {
 }
 
 // TestOnlyConfirmedMatch walks an item through every status and matches it by hash
-// at each step, with a second pending copy and a rejected copy present throughout.
+// at each step. Once it is rejected, the same material may be registered anew, and
+// the new pending item does not match either until it is confirmed.
 func TestOnlyConfirmedMatch(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	_, rows := corpus.TSV(t, "pdq", "expected_fullres.tsv")
 	hash := rows[0]["hash"]
 
-	reg := func() dnadb.Item {
-		it, err := e.client.CreateItem(ctx, dnadb.NewItem{
-			Category: dnadb.CategoryCSAM, Source: "support",
-			Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: hash, Quality: 100}},
+	reg := func(who string) api.Registration {
+		t.Helper()
+		r, err := e.as(who).CreateItem(ctx, dnadb.NewItem{
+			Category: dnadb.CategoryCSAM,
+			Signals:  []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: hash, Quality: 100}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return it
+		return r
 	}
-	a, pending, rejected := reg(), reg(), reg()
-	if _, err := e.client.Decide(ctx, rejected.ID, dnadb.DecisionReject, "ev"); err != nil {
-		t.Fatal(err)
-	}
-	_ = pending
-
 	matched := func() []int64 {
 		t.Helper()
-		resp, err := e.client.Match(ctx, api.MatchRequest{Queries: []api.MatchQuery{{Hash: hash}}})
+		resp, err := e.as("consumer").Match(ctx,
+			api.MatchRequest{Queries: []api.MatchQuery{{Hash: hash}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,24 +308,37 @@ func TestOnlyConfirmedMatch(t *testing.T) {
 		}
 		return ids
 	}
-	steps := []struct {
-		d    dnadb.Decision
-		want []int64
-	}{
-		{"", nil},
-		{dnadb.DecisionConfirm, []int64{a.ID}},
-		{dnadb.DecisionReject, nil},
-		{dnadb.DecisionWithdraw, nil},
+	decide := func(id int64, d dnadb.Decision) {
+		t.Helper()
+		if _, err := e.as("evaluator").Decide(ctx, id, d); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, s := range steps {
-		if s.d != "" {
-			if _, err := e.client.Decide(ctx, a.ID, s.d, "ev"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := matched(); !slices.Equal(got, s.want) {
-			t.Errorf("after %q: matched %v, want %v", s.d, got, s.want)
-		}
+
+	a := reg("support").Item
+	if got := matched(); got != nil {
+		t.Errorf("pending: matched %v, want nothing", got)
+	}
+	decide(a.ID, dnadb.DecisionConfirm)
+	if got := matched(); !slices.Equal(got, []int64{a.ID}) {
+		t.Errorf("confirmed: matched %v, want [%d]", got, a.ID)
+	}
+	decide(a.ID, dnadb.DecisionReject)
+	if got := matched(); got != nil {
+		t.Errorf("rejected: matched %v, want nothing", got)
+	}
+
+	b := reg("police")
+	if b.Duplicate || b.Item.ID == a.ID {
+		t.Fatalf("registration after rejection = %+v, want a new item", b)
+	}
+	if got := matched(); got != nil {
+		t.Errorf("new pending copy: matched %v, want nothing", got)
+	}
+	decide(b.Item.ID, dnadb.DecisionConfirm)
+	decide(b.Item.ID, dnadb.DecisionWithdraw)
+	if got := matched(); got != nil {
+		t.Errorf("withdrawn: matched %v, want nothing", got)
 	}
 }
 
@@ -282,9 +363,13 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, p := range photos {
 		for _, path := range []string{
-			"/v1/items/upload?category=csam&source=police", "/v1/match/upload",
+			"/v1/items/upload?category=csam", "/v1/match/upload",
 		} {
-			code, eb := e.post(t, path, p.body, nil)
+			who := "police"
+			if strings.HasPrefix(path, "/v1/match") {
+				who = "consumer"
+			}
+			code, eb := e.postAs(t, who, path, p.body, nil)
 			if code != p.status || !strings.Contains(eb.Error.Message, p.contains) {
 				t.Errorf("%s to %s: %d %+v, want %d with %q", p.name, path, code, eb, p.status,
 					p.contains)
@@ -295,13 +380,14 @@ func TestBadInput(t *testing.T) {
 	hashes := []string{"", "abc", strings.Repeat("g", 64), strings.Repeat("a", 65)}
 	for _, h := range hashes {
 		_, err := e.client.CreateItem(ctx, dnadb.NewItem{
-			Category: dnadb.CategoryCSAM, Source: "police",
-			Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: h, Quality: 100}},
+			Category: dnadb.CategoryCSAM,
+			Signals:  []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: h, Quality: 100}},
 		})
 		if !errors.Is(err, dnadb.ErrInvalid) || !strings.Contains(err.Error(), "signals[0]") {
 			t.Errorf("register hash %q: error = %v, want invalid naming signals[0]", h, err)
 		}
-		_, err = e.client.Match(ctx, api.MatchRequest{Queries: []api.MatchQuery{{Hash: h}}})
+		_, err = e.as("consumer").Match(ctx,
+			api.MatchRequest{Queries: []api.MatchQuery{{Hash: h}}})
 		if !errors.Is(err, dnadb.ErrInvalid) || !strings.Contains(err.Error(), "queries[0]") {
 			t.Errorf("match hash %q: error = %v, want invalid naming queries[0]", h, err)
 		}
@@ -309,7 +395,7 @@ func TestBadInput(t *testing.T) {
 
 	// A weak hash is refused, not stored.
 	_, err := e.client.CreateItem(ctx, dnadb.NewItem{
-		Category: dnadb.CategoryCSAM, Source: "police",
+		Category: dnadb.CategoryCSAM,
 		Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: strings.Repeat("a", 64),
 			Quality: 49}},
 	})

@@ -1,5 +1,6 @@
 // Package sqlstore keeps the dnadb registry in a SQL database: SQLite by default, in
-// one file, with schema migrations applied on open.
+// one file, or PostgreSQL, with schema migrations applied on open. Both run the same
+// query text; what differs between them is in dialect.go.
 //
 // All times are stored as unix microseconds set by the application, so that every
 // backend and every test agrees on them. Every write is one transaction holding the
@@ -10,7 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -29,53 +29,64 @@ var migrations embed.FS
 // Store is a dnadb.Store over database/sql.
 type Store struct {
 	db *sql.DB
+	// dialect is what is particular to the database behind db.
+	dialect dialect
 	// now returns the current time; tests may replace it.
 	now func() time.Time
 }
 
 var _ dnadb.Store = (*Store)(nil)
 
-// Open opens the store named by dsn and brings its schema up to date. A dsn is a
-// path to a SQLite file, optionally written "sqlite:PATH"; the file is created if
-// it does not exist.
+// Open opens the store named by dsn and brings its schema up to date. A dsn that
+// starts with "postgres://" or "postgresql://" is a PostgreSQL connection URL, as
+// pgx reads it. Any other dsn is a path to a SQLite file, optionally written
+// "sqlite:PATH"; the file is created if it does not exist.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	path := strings.TrimPrefix(dsn, "sqlite:")
-	if path == "" {
-		return nil, dnadb.Errorf(dnadb.ErrInvalid, "store: empty path")
-	}
-	if strings.Contains(path, "://") {
-		return nil, dnadb.Errorf(dnadb.ErrUnsupported, "store %q: only SQLite files are supported",
-			dsn)
+	// Pick the backend and the driver's data source; name is for messages.
+	d, src, name := postgresDialect, dsn, redactDSN(dsn)
+	if !isPostgresURL(dsn) {
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, dnadb.Errorf(dnadb.ErrInvalid, "store: empty path")
+		}
+		if strings.Contains(path, "://") {
+			return nil, dnadb.Errorf(dnadb.ErrUnsupported,
+				"store %q: only SQLite files and PostgreSQL URLs are supported", dsn)
+		}
+
+		// WAL lets readers run beside the single writer; an immediate transaction
+		// takes the write lock at BEGIN, so two writers never deadlock upgrading a
+		// read lock.
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+		d, src, name = sqliteDialect, "file:"+path+"?"+q.Encode(), path
 	}
 
-	// WAL lets readers run beside the single writer; an immediate transaction takes
-	// the write lock at BEGIN, so two writers never deadlock upgrading a read lock.
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// Open the pool; it connects on first use, which migrating is.
+	db, err := sql.Open(d.driver, src)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store %q: %w", name, err)
 	}
 
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, dialect: d, now: time.Now}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open store %q: %w", path, err)
+		return nil, fmt.Errorf("open store %q: %w", name, err)
 	}
 	return s, nil
 }
 
-// migrate applies every pending schema migration.
+// migrate applies every pending schema migration of the store's dialect.
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations/sqlite")
+	sub, err := fs.Sub(migrations, s.dialect.migrations)
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.db, sub)
+	p, err := goose.NewProvider(s.dialect.goose, s.db, sub)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -88,8 +99,8 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// CreateItem stores a pending item, its signals and a "created" change in one
-// transaction.
+// CreateItem stores a pending item, its signals, its first source, a "created"
+// change and an audit entry in one transaction.
 func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, error) {
 	n, err := n.Normalize()
 	if err != nil {
@@ -99,14 +110,22 @@ func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, er
 
 	var id int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		// Insert the item itself.
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO items (category, source, reference, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
-			n.Category, n.Source, n.Reference, dnadb.StatusPending, now.UnixMicro(),
+		org, err := orgID(ctx, tx, n.Source)
+		if err != nil {
+			return err
+		}
+
+		// Insert the item itself and its first source.
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO items (category, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $3) RETURNING id`,
+			n.Category, dnadb.StatusPending, now.UnixMicro(),
 		).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert item: %w", err)
+		}
+		if err := insertSource(ctx, tx, id, org, n.Reference, now); err != nil {
+			return err
 		}
 
 		// Insert its signals.
@@ -120,12 +139,120 @@ func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, er
 			}
 		}
 
-		// Record the change, so that followers of the log see the new item.
-		return appendChange(ctx, tx, id, dnadb.ChangeCreated, dnadb.StatusPending,
+		// Record the change, so that followers of the log see the new item, and
+		// the act, for the audit trail.
+		err = appendChange(ctx, tx, id, dnadb.ChangeCreated, dnadb.StatusPending,
 			n.Source, now)
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item.create", itemTarget(id),
+			dnadb.OutcomeOK))
 	})
 	if err != nil {
 		return dnadb.Item{}, fmt.Errorf("create item: %w", err)
+	}
+	return s.Item(ctx, id)
+}
+
+// AddSource links a further registration of item id by org.
+func (s *Store) AddSource(ctx context.Context, id int64, org, reference string) (dnadb.Item,
+	error) {
+	if len(reference) > dnadb.MaxReferenceLen {
+		return dnadb.Item{}, dnadb.Errorf(dnadb.ErrInvalid, "reference is %d bytes, limit %d",
+			len(reference), dnadb.MaxReferenceLen)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		oid, err := orgID(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		st, err := itemStatus(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+
+		// An organisation stands as a source of an item once.
+		var n int
+		err = tx.QueryRowContext(ctx, `
+			SELECT COUNT(*) FROM item_sources
+			WHERE item_id = $1 AND org_id = $2 AND withdrawn_at = 0`, id, oid).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return dnadb.Errorf(dnadb.ErrConflict, "item %d: %s is already a source", id, org)
+		}
+
+		if err := insertSource(ctx, tx, id, oid, reference, now); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE items SET updated_at = $1 WHERE id = $2`,
+			now.UnixMicro(), id)
+		if err != nil {
+			return err
+		}
+		if err := appendChange(ctx, tx, id, dnadb.ChangeSourced, st, org, now); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item.source", itemTarget(id),
+			dnadb.OutcomeOK))
+	})
+	if err != nil {
+		return dnadb.Item{}, fmt.Errorf("add source to item %d: %w", id, err)
+	}
+	return s.Item(ctx, id)
+}
+
+// WithdrawSource withdraws org's registration of item id, and the item with it
+// when no other source stands.
+func (s *Store) WithdrawSource(ctx context.Context, id int64, org string) (dnadb.Item,
+	error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		oid, err := orgID(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		from, err := itemStatus(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+
+		// Withdraw the org's own registration.
+		res, err := tx.ExecContext(ctx, `
+			UPDATE item_sources SET withdrawn_at = $1
+			WHERE item_id = $2 AND org_id = $3 AND withdrawn_at = 0`, now.UnixMicro(), id, oid)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return dnadb.Errorf(dnadb.ErrNotFound, "item %d has no standing source %s", id, org)
+		}
+
+		// The item goes with its last standing source.
+		var standing int
+		err = tx.QueryRowContext(ctx, `
+			SELECT COUNT(*) FROM item_sources WHERE item_id = $1 AND withdrawn_at = 0`,
+			id).Scan(&standing)
+		if err != nil {
+			return err
+		}
+		action := "item.source.withdraw"
+		if standing == 0 && from != dnadb.StatusWithdrawn {
+			action = "item.withdraw"
+			if err := s.setStatus(ctx, tx, id, dnadb.StatusWithdrawn, org, now); err != nil {
+				return err
+			}
+		}
+		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, action, itemTarget(id),
+			dnadb.OutcomeOK))
+	})
+	if err != nil {
+		return dnadb.Item{}, fmt.Errorf("withdraw source of item %d: %w", id, err)
 	}
 	return s.Item(ctx, id)
 }
@@ -169,7 +296,11 @@ func (s *Store) Items(ctx context.Context, f dnadb.ItemFilter) ([]dnadb.Item, er
 	}
 	add("status", string(f.Status))
 	add("category", string(f.Category))
-	add("source", f.Source)
+	if f.Source != "" {
+		args = append(args, f.Source)
+		where = append(where, fmt.Sprintf(`id IN (SELECT s.item_id FROM item_sources s
+			JOIN orgs o ON o.id = s.org_id WHERE o.name = $%d)`, len(args)))
+	}
 	args = append(args, limit)
 	clause := fmt.Sprintf("WHERE %s ORDER BY id LIMIT $%d", strings.Join(where, " AND "),
 		len(args))
@@ -197,11 +328,7 @@ func (s *Store) Decide(ctx context.Context, id int64, d dnadb.Decision,
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// Read the current status inside the write transaction, so that two
 		// evaluators deciding at once cannot both succeed from the same state.
-		var from dnadb.Status
-		err := tx.QueryRowContext(ctx, `SELECT status FROM items WHERE id = $1`, id).Scan(&from)
-		if errors.Is(err, sql.ErrNoRows) {
-			return dnadb.Errorf(dnadb.ErrNotFound, "item %d not found", id)
-		}
+		from, err := itemStatus(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -209,19 +336,29 @@ func (s *Store) Decide(ctx context.Context, id int64, d dnadb.Decision,
 			return dnadb.Errorf(dnadb.ErrConflict, "item %d is %s: cannot %s it", id, from, d)
 		}
 
-		// Apply the decision and log it.
-		_, err = tx.ExecContext(ctx, `
-			UPDATE items SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3
-			WHERE id = $4`, to, actor, now.UnixMicro(), id)
-		if err != nil {
-			return fmt.Errorf("update item: %w", err)
+		// Apply the decision, log it and audit it.
+		if err := s.setStatus(ctx, tx, id, to, actor, now); err != nil {
+			return err
 		}
-		return appendChange(ctx, tx, id, dnadb.ChangeDecided, to, actor, now)
+		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item."+string(d), itemTarget(id),
+			dnadb.OutcomeOK))
 	})
 	if err != nil {
 		return dnadb.Item{}, fmt.Errorf("decide item %d: %w", id, err)
 	}
 	return s.Item(ctx, id)
+}
+
+// setStatus moves item id to status st as decided by actor, and logs the change.
+func (s *Store) setStatus(ctx context.Context, tx *sql.Tx, id int64, st dnadb.Status,
+	actor string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE items SET status = $1, decided_by = $2, decided_at = $3, updated_at = $3
+		WHERE id = $4`, st, actor, now.UnixMicro(), id)
+	if err != nil {
+		return fmt.Errorf("update item: %w", err)
+	}
+	return appendChange(ctx, tx, id, dnadb.ChangeDecided, st, actor, now)
 }
 
 // Changes returns change log entries after seq after, in order.
@@ -253,28 +390,41 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]dnadb.Ch
 	return out, nil
 }
 
-// ConfirmedSignals returns every signal of type t of a confirmed item, read in one
-// transaction together with the last change sequence number, so that a follower
-// that continues from that number misses nothing.
-func (s *Store) ConfirmedSignals(ctx context.Context,
-	t dnadb.SignalType) ([]dnadb.IndexedSignal, int64, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// IndexedSignals returns every signal of type t of an item in one of the statuses
+// st, read in one transaction together with the last change sequence number, so
+// that a follower that continues from that number misses nothing.
+func (s *Store) IndexedSignals(ctx context.Context, t dnadb.SignalType,
+	st ...dnadb.Status) ([]dnadb.IndexedSignal, int64, error) {
+	// Both queries must read one snapshot, or a change committed between them would
+	// be both in the signals and after seq. On PostgreSQL that takes REPEATABLE READ,
+	// since READ COMMITTED gives each statement a snapshot of its own.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.dialect.snapshot})
 	if err != nil {
-		return nil, 0, fmt.Errorf("confirmed signals: %w", err)
+		return nil, 0, fmt.Errorf("indexed signals: %w", err)
 	}
 	defer tx.Rollback()
 
 	var seq int64
 	err = tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM changes`).Scan(&seq)
 	if err != nil {
-		return nil, 0, fmt.Errorf("confirmed signals: %w", err)
+		return nil, 0, fmt.Errorf("indexed signals: %w", err)
+	}
+	args := []any{t}
+	var in []string
+	for _, v := range st {
+		args = append(args, v)
+		in = append(in, fmt.Sprintf("$%d", len(args)))
+	}
+	if len(in) == 0 {
+		return nil, seq, nil
 	}
 	rows, err := tx.QueryContext(ctx, `
-		SELECT s.item_id, i.category, s.type, s.value, s.quality, s.profile
+		SELECT s.item_id, i.category, i.status, s.type, s.value, s.quality, s.profile
 		FROM signals s JOIN items i ON i.id = s.item_id
-		WHERE i.status = $1 AND s.type = $2 ORDER BY s.id`, dnadb.StatusConfirmed, t)
+		WHERE s.type = $1 AND i.status IN (`+strings.Join(in, ", ")+`) ORDER BY s.id`,
+		args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("confirmed signals: %w", err)
+		return nil, 0, fmt.Errorf("indexed signals: %w", err)
 	}
 	defer rows.Close()
 
@@ -282,24 +432,25 @@ func (s *Store) ConfirmedSignals(ctx context.Context,
 	for rows.Next() {
 		var is dnadb.IndexedSignal
 		sg := &is.Signal
-		err := rows.Scan(&is.ItemID, &is.Category, &sg.Type, &sg.Value, &sg.Quality, &sg.Profile)
+		err := rows.Scan(&is.ItemID, &is.Category, &is.Status, &sg.Type, &sg.Value,
+			&sg.Quality, &sg.Profile)
 		if err != nil {
-			return nil, 0, fmt.Errorf("confirmed signals: %w", err)
+			return nil, 0, fmt.Errorf("indexed signals: %w", err)
 		}
 		out = append(out, is)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("confirmed signals: %w", err)
+		return nil, 0, fmt.Errorf("indexed signals: %w", err)
 	}
 	return out, seq, nil
 }
 
-// queryItems runs a SELECT on items with the given clause and attaches signals.
+// queryItems runs a SELECT on items with the given clause and attaches their
+// sources and signals.
 func (s *Store) queryItems(ctx context.Context, clause string, args ...any) ([]dnadb.Item,
 	error) {
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT id, category, source, reference, status, created_at, updated_at,
-			decided_by, decided_at
+		SELECT id, category, status, created_at, updated_at, decided_by, decided_at
 		FROM items `+clause, args...)
 	if err != nil {
 		return nil, err
@@ -311,8 +462,8 @@ func (s *Store) queryItems(ctx context.Context, clause string, args ...any) ([]d
 	for rows.Next() {
 		var it dnadb.Item
 		var created, updated, decided int64
-		err := rows.Scan(&it.ID, &it.Category, &it.Source, &it.Reference, &it.Status,
-			&created, &updated, &it.DecidedBy, &decided)
+		err := rows.Scan(&it.ID, &it.Category, &it.Status, &created, &updated,
+			&it.DecidedBy, &decided)
 		if err != nil {
 			return nil, err
 		}
@@ -321,6 +472,7 @@ func (s *Store) queryItems(ctx context.Context, clause string, args ...any) ([]d
 		if decided != 0 {
 			it.DecidedAt = time.UnixMicro(decided).UTC()
 		}
+		it.Sources = []dnadb.Source{}
 		it.Signals = []dnadb.Signal{}
 		byID[it.ID] = len(items)
 		items = append(items, it)
@@ -332,30 +484,59 @@ func (s *Store) queryItems(ctx context.Context, clause string, args ...any) ([]d
 		return items, nil
 	}
 
-	// Attach the signals of the whole page with one query.
-	srows, err := s.db.QueryContext(ctx, `
-		SELECT item_id, type, value, quality, profile FROM signals
-		WHERE item_id IN (SELECT id FROM items `+clause+`) ORDER BY id`, args...)
+	// Attach the sources and the signals of the whole page with a query each.
+	page := `(SELECT id FROM items ` + clause + `)`
+	srcRows, err := s.db.QueryContext(ctx, `
+		SELECT s.item_id, o.name, s.reference, s.added_at, s.withdrawn_at
+		FROM item_sources s JOIN orgs o ON o.id = s.org_id
+		WHERE s.item_id IN `+page+` ORDER BY s.id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer srows.Close()
-	for srows.Next() {
+	defer srcRows.Close()
+	for srcRows.Next() {
+		var id, added, withdrawn int64
+		var src dnadb.Source
+		if err := srcRows.Scan(&id, &src.Org, &src.Reference, &added, &withdrawn); err != nil {
+			return nil, err
+		}
+		src.AddedAt = time.UnixMicro(added).UTC()
+		if withdrawn != 0 {
+			src.WithdrawnAt = time.UnixMicro(withdrawn).UTC()
+		}
+		if i, ok := byID[id]; ok {
+			items[i].Sources = append(items[i].Sources, src)
+		}
+	}
+	if err := srcRows.Err(); err != nil {
+		return nil, err
+	}
+
+	sigRows, err := s.db.QueryContext(ctx, `
+		SELECT item_id, type, value, quality, profile FROM signals
+		WHERE item_id IN `+page+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer sigRows.Close()
+	for sigRows.Next() {
 		var id int64
 		var sg dnadb.Signal
-		if err := srows.Scan(&id, &sg.Type, &sg.Value, &sg.Quality, &sg.Profile); err != nil {
+		if err := sigRows.Scan(&id, &sg.Type, &sg.Value, &sg.Quality, &sg.Profile); err != nil {
 			return nil, err
 		}
 		if i, ok := byID[id]; ok {
 			items[i].Signals = append(items[i].Signals, sg)
 		}
 	}
-	return items, srows.Err()
+	return items, sigRows.Err()
 }
 
-// tx runs fn in a write transaction, committing if fn returns nil.
+// tx runs fn in a write transaction, committing if fn returns nil. On PostgreSQL the
+// transaction first takes the store's advisory write lock, so that writers, and the
+// change log and audit entries they append, commit in the order they number them.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.dialect.beginWrite(ctx, s.db)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ func openSQLite(t *testing.T) dnadb.Store {
 
 func TestConformance(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { storetest.Run(t, openSQLite) })
+	t.Run("postgres", func(t *testing.T) { storetest.Run(t, openPostgres) })
 }
 
 // TestReopen checks that a store file keeps its items across a close and an open,

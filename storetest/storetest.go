@@ -32,9 +32,26 @@ func Run(t *testing.T, open Opener) {
 		{"Changes", testChanges},
 		{"ConfirmedSignals", testConfirmedSignals},
 		{"ConcurrentDecide", testConcurrentDecide},
+		{"Sources", testSources},
+		{"Orgs", testOrgs},
+		{"Tokens", testTokens},
+		{"AuditChain", testAuditChain},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			for _, o := range []struct {
+				name string
+				kind dnadb.OrgKind
+			}{{"police", dnadb.OrgPolice}, {"support", dnadb.OrgSupport},
+				{"regulator", dnadb.OrgRegulator}} {
+				if _, err := s.CreateOrg(context.Background(), o.name, o.kind); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.fn(t, s)
+		})
 	}
 }
 
@@ -112,13 +129,18 @@ func testNormalize(t *testing.T, s dnadb.Store) {
 func testInvalidNothingStored(t *testing.T, s dnadb.Store) {
 	ctx := context.Background()
 	bad := map[string]dnadb.NewItem{
-		"malformed hash":   newItem("police", hashA, "zz"+hashA[2:]),
-		"short hash":       newItem("police", hashA[:63]),
-		"no signals":       newItem("police"),
-		"unknown category": func() dnadb.NewItem { n := newItem("p", hashA); n.Category = "x"; return n }(),
-		"no source":        newItem("", hashA),
+		"malformed hash": newItem("police", hashA, "zz"+hashA[2:]),
+		"short hash":     newItem("police", hashA[:63]),
+		"no signals":     newItem("police"),
+		"unknown category": func() dnadb.NewItem {
+			n := newItem("police", hashA)
+			n.Category = "x"
+			return n
+		}(),
+		"no source":      newItem("", hashA),
+		"unknown source": newItem("nobody", hashA),
 		"bad quality": func() dnadb.NewItem {
-			n := newItem("p", hashA)
+			n := newItem("police", hashA)
 			n.Signals[0].Quality = 101
 			return n
 		}(),
@@ -310,7 +332,7 @@ func testConfirmedSignals(t *testing.T, s dnadb.Store) {
 	}
 	_ = c
 
-	sigs, seq, err := s.ConfirmedSignals(ctx, dnadb.SignalPDQ)
+	sigs, seq, err := s.IndexedSignals(ctx, dnadb.SignalPDQ, dnadb.StatusConfirmed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ func commands() []command {
 		{"register", "hash photos locally and register them on a server", runRegister},
 		{"match", "hash photos locally and match them on a server", runMatch},
 		{"decide", "confirm, reject or withdraw an item on a server", runDecide},
+		{"admin", "manage organisations and tokens in the store directly", runAdmin},
+		{"audit", "verify the audit trail's hash chain", runAudit},
 	}
 }
 

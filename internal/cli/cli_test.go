@@ -111,9 +111,13 @@ func TestUsage(t *testing.T) {
 		{"hash", "--profile", "half", "x.jpg"},
 		{"hash", "--format", "xml", "x.jpg"},
 		{"register", "--category", "csam", "x.jpg"},
-		{"register", "--category", "spam", "--source", "p", "x.jpg"},
-		{"decide", "--actor", "e", "7", "approve"},
-		{"decide", "--actor", "e", "seven", "confirm"},
+		{"register", "--category", "spam", "--token", "t", "x.jpg"},
+		{"decide", "--token", "t", "7", "approve"},
+		{"decide", "--token", "t", "seven", "confirm"},
+		{"decide", "7", "confirm"},
+		{"admin"},
+		{"admin", "frob"},
+		{"audit"},
 		{"serve", "--threshold", "0"},
 		{"serve", "--bogus"},
 	}
@@ -125,11 +129,36 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// TestRemote registers, confirms and matches corpus photos through the CLI against
-// a real server.
+// TestRemote bootstraps a store with the admin commands, then registers, confirms
+// and matches corpus photos through the CLI against a real server, each command
+// with the token of the organisation that would run it.
 func TestRemote(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "dnadb.db"))
+	db := filepath.Join(t.TempDir(), "dnadb.db")
+	t.Setenv("DNADB_STORE", db)
+
+	// Bootstrap the centre, then an agency and the tokens the commands use.
+	secretOf(t, "admin", "bootstrap", "--name", "kcsc")
+	for _, args := range [][]string{
+		{"admin", "org", "create", "--name", "dsc", "--kind", "support"},
+		{"admin", "org", "create", "--name", "filterco", "--kind", "vendor"},
+	} {
+		if _, stderr, code := run(t, args...); code != 0 {
+			t.Fatalf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	support := secretOf(t, "admin", "token", "create", "--org", "dsc", "--name", "intake",
+		"--roles", "contributor")
+	evaluator := secretOf(t, "admin", "token", "create", "--org", "kcsc", "--name",
+		"eval-7", "--roles", "evaluator")
+	filter := secretOf(t, "admin", "token", "create", "--org", "filterco", "--name",
+		"prod", "--roles", "consumer")
+	if _, stderr, code := run(t, "admin", "token", "create", "--org", "filterco", "--name",
+		"x", "--roles", "evaluator"); code != 1 || !strings.Contains(stderr, "may not hold") {
+		t.Errorf("evaluator token for a vendor: exit %d, stderr %q; want 1", code, stderr)
+	}
+
+	st, err := sqlstore.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,27 +172,40 @@ func TestRemote(t *testing.T) {
 	t.Setenv("DNADB_SERVER", hs.URL)
 
 	orig := corpus.Path(t, "pdq", "images", "dih", "bridge-1-original.jpg")
+	t.Setenv("DNADB_TOKEN", support)
 	stdout, stderr, code := run(t, "register", "--category", "illegal_filming",
-		"--source", "support", "--ref", "case-9", orig)
-	if code != 0 || !strings.HasPrefix(stdout, "1\tpending\t") {
+		"--ref", "case-9", orig)
+	if code != 0 || !strings.HasPrefix(stdout, "1\tpending\tnew\t") {
 		t.Fatalf("register: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	stdout, _, code = run(t, "register", "--category", "illegal_filming", orig)
+	if code != 0 || !strings.HasPrefix(stdout, "1\tpending\tknown\t") {
+		t.Errorf("register again: exit %d, stdout %q; want item 1 known", code, stdout)
 	}
 
 	rotated := corpus.Path(t, "pdq", "images", "dih", "bridge-2-rotate-90.jpg")
+	t.Setenv("DNADB_TOKEN", filter)
 	stdout, _, _ = run(t, "match", orig)
 	if want := orig + ": no match\n"; stdout != want {
 		t.Errorf("match before confirm = %q, want %q", stdout, want)
 	}
 
-	stdout, stderr, code = run(t, "decide", "--actor", "evaluator", "1", "confirm")
+	// A consumer may not decide; the evaluator may, once.
+	_, stderr, code = run(t, "decide", "1", "confirm")
+	if code != 1 || !strings.Contains(stderr, "may not") {
+		t.Errorf("consumer decides: exit %d, stderr %q; want 1, refused", code, stderr)
+	}
+	t.Setenv("DNADB_TOKEN", evaluator)
+	stdout, stderr, code = run(t, "decide", "1", "confirm")
 	if code != 0 || stdout != "1\tconfirmed\n" {
 		t.Fatalf("decide: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
-	_, stderr, code = run(t, "decide", "--actor", "evaluator", "1", "confirm")
+	_, stderr, code = run(t, "decide", "1", "confirm")
 	if code != 1 || !strings.Contains(stderr, "conflict") && !strings.Contains(stderr, "cannot") {
 		t.Errorf("second confirm: exit %d, stderr %q; want 1 naming the conflict", code, stderr)
 	}
 
+	t.Setenv("DNADB_TOKEN", filter)
 	stdout, stderr, code = run(t, "match", "--dihedral", orig, rotated)
 	if code != 0 {
 		t.Fatalf("match: exit %d, stderr %q", code, stderr)
@@ -176,4 +218,22 @@ func TestRemote(t *testing.T) {
 		!strings.Contains(lines[1], "variant rotate270") {
 		t.Errorf("match --dihedral output:\n%s", stdout)
 	}
+
+	// Every act above is in an intact audit trail.
+	stdout, stderr, code = run(t, "audit", "verify")
+	if code != 0 || !strings.HasPrefix(stdout, "ok: ") {
+		t.Errorf("audit verify: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// secretOf runs an "admin" command and returns the token secret it printed last.
+func secretOf(t *testing.T, args ...string) string {
+	t.Helper()
+	stdout, stderr, code := run(t, args...)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	secret := lines[len(lines)-1]
+	if code != 0 || !strings.HasPrefix(secret, "dnadb_") {
+		t.Fatalf("admin: exit %d, stdout %q, stderr %q; want a secret", code, stdout, stderr)
+	}
+	return secret
 }

@@ -16,16 +16,27 @@ import (
 	"github.com/dnadb/dnadb/server"
 )
 
-// serverFlag adds the --server flag every remote command takes.
-func serverFlag(fs *flag.FlagSet) *string {
-	return fs.String("server", "http://"+server.DefaultAddr, "dnadb server URL")
+// remoteFlags adds the --server and --token flags every remote command takes, and
+// returns a function that makes the client once the flags are parsed.
+func remoteFlags(fs *flag.FlagSet) func() (*client.Client, error) {
+	srv := fs.String("server", "http://"+server.DefaultAddr, "dnadb server URL")
+	token := fs.String("token", "", "access token (better set as DNADB_TOKEN, out of ps)")
+	return func() (*client.Client, error) {
+		if *token == "" {
+			return nil, usagef("--token is required (or set DNADB_TOKEN)")
+		}
+		c, err := client.New(*srv, nil)
+		if err != nil {
+			return nil, usagef("--server: %v", err)
+		}
+		return c.WithToken(*token), nil
+	}
 }
 
 func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("register", "--category C --source ORG [flags] PATH...", stderr)
-	srv := serverFlag(fs)
+	fs := newFlags("register", "--category C [flags] PATH...", stderr)
+	connect := remoteFlags(fs)
 	category := fs.String("category", "", "category: illegal_filming, csam, synthetic or other")
-	source := fs.String("source", "", "your organisation, recorded as the item's source")
 	ref := fs.String("ref", "", "your own case reference (opaque text)")
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
 	if err := parseFlags(fs, args); err != nil {
@@ -37,15 +48,12 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if !dnadb.Category(*category).Valid() {
 		return usagef("--category %q is not one of %v", *category, dnadb.Categories)
 	}
-	if *source == "" {
-		return usagef("--source is required (or set DNADB_SOURCE)")
-	}
 	if !dnadb.Profile(*profile).Valid() {
 		return usagef("--profile %q is not full or cli512", *profile)
 	}
-	c, err := client.New(*srv, nil)
+	c, err := connect()
 	if err != nil {
-		return usagef("--server: %v", err)
+		return err
 	}
 	files, err := collectFiles(fs.Args())
 	if err != nil {
@@ -63,13 +71,18 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				r.path, r.photo.Quality, server.DefaultQualityFloor)
 		}
 		if err == nil {
-			var it dnadb.Item
-			it, err = c.CreateItem(ctx, dnadb.NewItem{
-				Category: dnadb.Category(*category), Source: *source, Reference: *ref,
+			var reg api.Registration
+			reg, err = c.CreateItem(ctx, dnadb.NewItem{
+				Category: dnadb.Category(*category), Reference: *ref,
 				Signals: []dnadb.Signal{r.photo.Signal()},
 			})
 			if err == nil {
-				fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\n", it.ID, it.Status, r.photo.Hash, r.path)
+				known := "new"
+				if reg.Duplicate {
+					known = "known"
+				}
+				fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\t%s\n", reg.Item.ID, reg.Item.Status,
+					known, r.photo.Hash, r.path)
 				return
 			}
 			err = fmt.Errorf("%s: %w", r.path, err)
@@ -86,7 +99,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("match", "[flags] PATH...", stderr)
-	srv := serverFlag(fs)
+	connect := remoteFlags(fs)
 	dihedral := fs.Bool("dihedral", false, "also match rotated and flipped versions")
 	threshold := fs.Int("threshold", 0, "largest distance; 0 means the server's")
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
@@ -100,9 +113,9 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q is not text or json", *format)
 	}
-	c, err := client.New(*srv, nil)
+	c, err := connect()
 	if err != nil {
-		return usagef("--server: %v", err)
+		return err
 	}
 	files, err := collectFiles(fs.Args())
 	if err != nil {
@@ -191,8 +204,7 @@ func printMatch(w io.Writer, r api.MatchResult) {
 
 func runDecide(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("decide", "[flags] ID confirm|reject|withdraw", stderr)
-	srv := serverFlag(fs)
-	actor := fs.String("actor", "", "who decides, recorded with the item")
+	connect := remoteFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -207,15 +219,12 @@ func runDecide(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, ok := d.Status(); !ok {
 		return usagef("decide: %q is not confirm, reject or withdraw", fs.Arg(1))
 	}
-	if *actor == "" {
-		return usagef("--actor is required (or set DNADB_ACTOR)")
-	}
-	c, err := client.New(*srv, nil)
+	c, err := connect()
 	if err != nil {
-		return usagef("--server: %v", err)
+		return err
 	}
 
-	it, err := c.Decide(ctx, id, d, *actor)
+	it, err := c.Decide(ctx, id, d)
 	if err != nil {
 		return err
 	}

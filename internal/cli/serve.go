@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
@@ -19,7 +20,8 @@ const DefaultStore = "dnadb.db"
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "[flags]", stderr)
 	addr := fs.String("addr", server.DefaultAddr, "address to listen on")
-	store := fs.String("store", DefaultStore, "registry store: a SQLite file path")
+	store := fs.String("store", DefaultStore,
+		"registry store: a SQLite file path or a postgres:// DSN")
 	threshold := fs.Int("threshold", matcher.DefaultThreshold,
 		"largest PDQ distance that counts as a match")
 	floor := fs.Int("quality-floor", server.DefaultQualityFloor,
@@ -28,6 +30,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"largest uploaded photo, in pixels")
 	maxBytes := fs.Int64("max-bytes", imagefile.DefaultMaxBytes,
 		"largest uploaded photo, in bytes")
+	rateLimit := fs.Float64("rate", server.DefaultRate,
+		"requests a second per token; negative turns the limit off")
+	burst := fs.Int("burst", server.DefaultBurst, "requests per token above the rate")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -59,12 +64,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Threshold:    *threshold,
 		QualityFloor: *floor,
 		Decoder:      imagefile.Decoder{MaxPixels: *maxPixels, MaxBytes: *maxBytes},
+		Rate:         *rateLimit,
+		Burst:        *burst,
 		Logger:       log,
 	}
 	if *floor == 0 {
 		cfg.QualityFloor = -1
 	}
-	log.Info("config", "addr", *addr, "store", *store, "threshold", *threshold,
+	log.Info("config", "addr", *addr, "store", redactDSN(*store), "threshold", *threshold,
+		"rate", *rateLimit, "burst", *burst,
 		"quality_floor", *floor, "max_pixels", *maxPixels, "max_bytes", *maxBytes)
 	srv, err := server.New(ctx, st, cfg)
 	if err != nil {
@@ -94,4 +102,16 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("--log-format %q is not text or json", format)
+}
+
+// redactDSN hides a password in a store DSN, for the log.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }

@@ -1,0 +1,118 @@
+package dnadb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// AuditGenesis is the PrevHash of the first audit entry.
+var AuditGenesis = strings.Repeat("0", 64)
+
+// ComputeHash returns the hash that e must carry: SHA-256 over its sequence number,
+// time, actor, act and outcome and the previous entry's hash, each field written
+// as text and ended by a newline, so that no two different entries share an input.
+func (e AuditEntry) ComputeHash() string {
+	var b strings.Builder
+	for _, f := range []string{
+		strconv.FormatInt(e.Seq, 10),
+		strconv.FormatInt(e.At.UnixMicro(), 10),
+		strconv.FormatInt(e.OrgID, 10),
+		strconv.FormatInt(e.TokenID, 10),
+		strconv.Quote(e.Action),
+		strconv.Quote(e.Target),
+		strconv.Quote(e.RequestID),
+		strconv.Quote(string(e.Outcome)),
+		e.PrevHash,
+	} {
+		b.WriteString(f)
+		b.WriteByte('\n')
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+// ChainError names the first audit entry where the chain breaks.
+type ChainError struct {
+	// Seq is the sequence number of the first entry found wrong.
+	Seq int64
+	// Problem says what is wrong: "altered", "inserted", "removed".
+	Problem string
+	// Detail says how it was seen.
+	Detail string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("audit entry %d: %s: %s", e.Seq, e.Problem, e.Detail)
+}
+
+// VerifyAudit walks the whole trail in order and checks that sequence numbers run
+// from 1 without a gap, that every entry's hash matches its content, and that each
+// entry's PrevHash is the hash of the entry before it. It returns the number of
+// entries checked, and a *ChainError naming the first entry that was altered,
+// inserted or removed.
+func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
+	prev := AuditEntry{Hash: AuditGenesis}
+	var n int64
+	for {
+		page, err := log.AuditEntries(ctx, prev.Seq, MaxPageSize)
+		if err != nil {
+			return n, fmt.Errorf("verify audit: %w", err)
+		}
+		if len(page) == 0 {
+			return n, checkHead(ctx, log, prev)
+		}
+		for _, e := range page {
+			if err := checkLink(prev, e); err != nil {
+				return n, err
+			}
+			prev = e
+			n++
+		}
+	}
+}
+
+// checkHead checks the last entry against the head the store keeps beside the
+// trail, which catches entries removed from or added at the end.
+func checkHead(ctx context.Context, log AuditLog, last AuditEntry) error {
+	seq, hash, err := log.AuditHead(ctx)
+	if err != nil {
+		return fmt.Errorf("verify audit: %w", err)
+	}
+	switch {
+	case last.Seq < seq:
+		return &ChainError{Seq: last.Seq + 1, Problem: "removed",
+			Detail: fmt.Sprintf("the trail ends at %d but its head is entry %d", last.Seq, seq)}
+	case last.Seq > seq:
+		return &ChainError{Seq: seq + 1, Problem: "inserted",
+			Detail: fmt.Sprintf("entries after the head, entry %d", seq)}
+	case last.Hash != hash && seq > 0:
+		return &ChainError{Seq: seq, Problem: "altered",
+			Detail: "the last entry's hash is not the head's"}
+	}
+	return nil
+}
+
+// checkLink checks entry e against the entry before it.
+func checkLink(prev, e AuditEntry) error {
+	selfOK := e.ComputeHash() == e.Hash
+	linked := e.PrevHash == prev.Hash
+	switch {
+	case e.Seq > prev.Seq+1:
+		return &ChainError{Seq: prev.Seq + 1, Problem: "removed",
+			Detail: fmt.Sprintf("entries %d to %d are missing", prev.Seq+1, e.Seq-1)}
+	case !selfOK && linked:
+		return &ChainError{Seq: e.Seq, Problem: "altered",
+			Detail: "its content does not match its hash"}
+	case !selfOK:
+		return &ChainError{Seq: e.Seq, Problem: "inserted",
+			Detail: "it neither matches its hash nor links to the entry before it"}
+	case !linked:
+		return &ChainError{Seq: e.Seq, Problem: "inserted",
+			Detail: "its hash is consistent but it does not link to the entry before it"}
+	}
+	return nil
+}
