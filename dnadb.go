@@ -219,6 +219,9 @@ type Store interface {
 	// CreateItem stores a pending item with its signals. It fails with ErrInvalid if
 	// the item or a signal is malformed or the source is not a known organisation.
 	CreateItem(ctx context.Context, it NewItem) (Item, error)
+	// CreateItems stores several items as CreateItem does, in one transaction: all
+	// of them or, if one is malformed, none.
+	CreateItems(ctx context.Context, items []NewItem) ([]Item, error)
 	// AddSource links a further registration of item id by org, with the org's own
 	// reference. It fails with ErrNotFound for an unknown item, ErrInvalid for an
 	// unknown org and ErrConflict if the org is already a standing source.

@@ -21,11 +21,10 @@ func ParseHash256(s string) (Hash256, error) {
 		return h, Errorf(ErrInvalid, "hash %q: want %d hex characters, got %d",
 			abbreviate(s), HashHexLen, len(s))
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for i, c := range s {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return h, Errorf(ErrInvalid, "hash %q: character %d (%q) is not hex",
-				abbreviate(s), i+1, string(rune(c)))
+				abbreviate(s), i+1, c)
 		}
 	}
 	hex.Decode(h[:], []byte(s))

@@ -57,6 +57,27 @@ func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, er
 	return View(p, it), nil
 }
 
+// CreateItems registers several items as the caller's organisation.
+func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.Item, error) {
+	p, err := s.check(ctx, "item.create", "", Register)
+	if err != nil {
+		return nil, err
+	}
+	own := make([]dnadb.NewItem, len(ns))
+	for i, n := range ns {
+		n.Source = p.Org.Name
+		own[i] = n
+	}
+	items, err := s.inner.CreateItems(ctx, own)
+	if err != nil {
+		return nil, s.failed(ctx, "item.create", "", err)
+	}
+	for i := range items {
+		items[i] = View(p, items[i])
+	}
+	return items, nil
+}
+
 // AddSource registers a known item again as the caller's organisation; org is
 // ignored.
 func (s *Store) AddSource(ctx context.Context, id int64, _, ref string) (dnadb.Item, error) {

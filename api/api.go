@@ -130,4 +130,8 @@ type Health struct {
 	IndexSize int `json:"index_size"`
 	// Seq is the last change log entry the index reflects.
 	Seq int64 `json:"seq"`
+	// Threshold and QualityFloor are the server's match threshold and the lowest
+	// quality it stores or matches, so that clients can drop weak photos first.
+	Threshold    int `json:"threshold"`
+	QualityFloor int `json:"quality_floor"`
 }

@@ -112,9 +112,11 @@ func (d Decoder) DecodeFile(path string) (Image, error) {
 // name is used only in error messages.
 func (d Decoder) Decode(name string, r io.Reader) (Image, error) {
 	// Read the whole input, but no more than the limit allows.
+	// A read that fails part way, such as an upload cut off or stalled by its
+	// sender, is the input's fault: the bytes that make the image never came.
 	data, err := io.ReadAll(io.LimitReader(r, d.maxBytes()+1))
 	if err != nil {
-		return Image{}, fmt.Errorf("read image %q: %w", name, err)
+		return Image{}, dnadb.Errorf(dnadb.ErrInvalid, "read image %q: %w", name, err)
 	}
 	if int64(len(data)) > d.maxBytes() {
 		return Image{}, tooManyBytes(name, d.maxBytes())

@@ -24,7 +24,7 @@ import (
 const DefaultThreshold = 31
 
 // DefaultSyncInterval is how often Run polls the change log when nothing wakes it.
-const DefaultSyncInterval = time.Second
+const DefaultSyncInterval = 200 * time.Millisecond
 
 // Query is one photo to match: its PDQ hash and, when dihedral matching is wanted,
 // the hashes of its eight dihedral variants (index 0 is the original).

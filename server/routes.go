@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,12 @@ func (s *Server) mux() http.Handler {
 			}()
 			defer s.recoverPanic(rec, r)
 
+			// A query string that does not parse is refused, rather than read with
+			// its broken parameters silently dropped.
+			if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+				s.writeError(rec, r, dnadb.Errorf(dnadb.ErrInvalid, "query string: %v", err))
+				return
+			}
 			if rt.actions != nil {
 				ctx, err := s.admit(rec, r, rt)
 				if err != nil {
@@ -158,14 +165,19 @@ func requestID(r *http.Request) string {
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	probe := &headerProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
-	if allow := probe.header.Get("Allow"); allow != "" {
-		w.Header().Set("Allow", allow)
+	for _, k := range []string{"Allow", "Location"} {
+		if v := probe.header.Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
 	}
 	code := probe.code
 	if code == 0 {
 		code = http.StatusNotFound
 	}
 	msg := fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)
+	if loc := probe.header.Get("Location"); loc != "" {
+		msg = fmt.Sprintf("%s is not a clean path; see %s", r.URL.Path, loc)
+	}
 	if code == http.StatusMethodNotAllowed {
 		msg = fmt.Sprintf("%s does not allow %s; allowed: %s", r.URL.Path, r.Method,
 			probe.header.Get("Allow"))
@@ -192,9 +204,11 @@ func (p *headerProbe) WriteHeader(code int)        { p.code = code }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, api.Health{
-		Status:    "ok",
-		IndexSize: s.matcher.Len(),
-		Seq:       s.matcher.Seq(),
+		Status:       "ok",
+		IndexSize:    s.matcher.Len(),
+		Seq:          s.matcher.Seq(),
+		Threshold:    s.cfg.Threshold,
+		QualityFloor: max(s.cfg.QualityFloor, 0),
 	})
 	return nil
 }
@@ -215,9 +229,11 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createBatch registers many items in one request. Every item is checked before
-// any is stored, so that a malformed one fails the batch and stores nothing; the
-// items are then registered in order, each in its own transaction.
+// any is stored, so that a malformed one fails the batch and stores nothing. Items
+// of known material, or repeating an earlier item of the batch, are linked as
+// further sources; the new ones are stored together in one transaction.
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	var req api.BatchRequest
 	if err := readJSON(w, r, 8*DefaultMaxBodyBytes, &req); err != nil {
 		return err
@@ -235,16 +251,74 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
+	// Sort the batch into known material and new items; an item that repeats a
+	// new one before it in the batch is new only once.
+	if err := s.known.Sync(ctx); err != nil {
+		return err
+	}
 	resp := api.BatchResponse{Results: make([]api.Registration, len(req.Items))}
+	var fresh []dnadb.NewItem
+	var freshAt []int        // index in the batch of each fresh item
+	repeats := map[int]int{} // batch index -> index of the fresh item it repeats
 	for i, n := range req.Items {
-		reg, err := s.register(r.Context(), n)
-		if err != nil {
-			return fmt.Errorf("items[%d] (earlier items are registered): %w", i, err)
+		if hit, ok := s.knownMatch(n); ok {
+			reg, err := s.linkKnown(ctx, hit, n.Reference)
+			if err != nil {
+				return fmt.Errorf("items[%d] (earlier known items are linked): %w", i, err)
+			}
+			resp.Results[i] = reg
+			continue
 		}
-		resp.Results[i] = reg
+		if j, d, ok := repeatOf(n, fresh, s.cfg.Threshold); ok {
+			repeats[i] = j
+			resp.Results[i] = api.Registration{Duplicate: true, Distance: d}
+			continue
+		}
+		fresh = append(fresh, n)
+		freshAt = append(freshAt, i)
+	}
+
+	// Store the new items in one transaction, then answer the repeats with them.
+	if len(fresh) > 0 {
+		items, err := s.store.CreateItems(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		for k, it := range items {
+			resp.Results[freshAt[k]] = api.Registration{Item: it}
+		}
+		for i, j := range repeats {
+			resp.Results[i].Item = items[j]
+		}
+		if err := s.known.Sync(ctx); err != nil {
+			s.log.Error("index sync after registration", "items", len(items), "err", err)
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// repeatOf reports whether a PDQ signal of n lies within threshold of one of the
+// items in batch, and which one.
+func repeatOf(n dnadb.NewItem, batch []dnadb.NewItem, threshold int) (int, int, bool) {
+	for j, b := range batch {
+		for _, sa := range n.Signals {
+			ha, err := dnadb.ParseHash256(sa.Value)
+			if sa.Type != dnadb.SignalPDQ || err != nil {
+				continue
+			}
+			for _, sb := range b.Signals {
+				hb, err := dnadb.ParseHash256(sb.Value)
+				if sb.Type != dnadb.SignalPDQ || err != nil {
+					continue
+				}
+				if d := ha.Distance(hb); d <= threshold {
+					return j, d, true
+				}
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // uploadItem registers an item from a photo in the request body. The server hashes
@@ -309,15 +383,7 @@ func (s *Server) register(ctx context.Context, n dnadb.NewItem) (api.Registratio
 		return api.Registration{}, err
 	}
 	if hit, ok := s.knownMatch(n); ok {
-		it, err := s.store.AddSource(ctx, hit.ItemID, "", n.Reference)
-		if errors.Is(err, dnadb.ErrConflict) {
-			// The caller registered this material before: show it its item.
-			it, err = s.store.Item(ctx, hit.ItemID)
-		}
-		if err != nil {
-			return api.Registration{}, err
-		}
-		return api.Registration{Item: it, Duplicate: true, Distance: hit.Distance}, nil
+		return s.linkKnown(ctx, hit, n.Reference)
 	}
 
 	it, err := s.store.CreateItem(ctx, n)
@@ -328,6 +394,20 @@ func (s *Server) register(ctx context.Context, n dnadb.NewItem) (api.Registratio
 		s.log.Error("index sync after registration", "item", it.ID, "err", err)
 	}
 	return api.Registration{Item: it}, nil
+}
+
+// linkKnown links a registration to the known item it matched, as a further
+// source. A caller that registered the material before is shown its item.
+func (s *Server) linkKnown(ctx context.Context, hit dnadb.Match,
+	ref string) (api.Registration, error) {
+	it, err := s.store.AddSource(ctx, hit.ItemID, "", ref)
+	if errors.Is(err, dnadb.ErrConflict) {
+		it, err = s.store.Item(ctx, hit.ItemID)
+	}
+	if err != nil {
+		return api.Registration{}, err
+	}
+	return api.Registration{Item: it, Duplicate: true, Distance: hit.Distance}, nil
 }
 
 // knownMatch returns the closest known item that a PDQ signal of n matches.
@@ -383,12 +463,16 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if limit == 0 || limit > dnadb.MaxPageSize {
+		return dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
+			dnadb.MaxPageSize)
+	}
 	f := dnadb.ItemFilter{
 		Status:   dnadb.Status(q.Get("status")),
 		Category: dnadb.Category(q.Get("category")),
 		Source:   q.Get("source"),
 		After:    after,
-		Limit:    int(min(limit, dnadb.MaxPageSize+1)),
+		Limit:    int(limit),
 	}
 	items, err := s.store.Items(r.Context(), f)
 	if err != nil {
@@ -515,6 +599,16 @@ func (s *Server) matchUpload(w http.ResponseWriter, r *http.Request) error {
 // names.
 func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, error) {
 	profile := dnadb.Profile(r.URL.Query().Get("profile"))
+
+	// Wait for a decode slot, so that a burst of large photos cannot exhaust
+	// memory; a caller that gives up waiting frees its place in the queue.
+	select {
+	case s.decodes <- struct{}{}:
+		defer func() { <-s.decodes }()
+	case <-r.Context().Done():
+		return fingerprint.Photo{}, r.Context().Err()
+	}
+
 	// The decoder stops reading at its own byte limit and reports it.
 	return s.hasher(profile, dihedral).Hash("uploaded photo", r.Body)
 }
@@ -541,6 +635,9 @@ func (s *Server) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
 	}
 	q.Hash = h
 	if mq.Quality != nil {
+		if v := *mq.Quality; v < 0 || v > 100 {
+			return q, dnadb.Errorf(dnadb.ErrInvalid, "quality %d is outside 0..100", v)
+		}
 		if err := s.checkQuality("hash", *mq.Quality); err != nil {
 			return q, err
 		}

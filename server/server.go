@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/dnadb/dnadb"
@@ -30,6 +31,8 @@ const (
 	// rate per second and the burst above it. A batch request counts once.
 	DefaultRate  = 50
 	DefaultBurst = 100
+	// DefaultReadTimeout is long enough for the largest photo over a slow link.
+	DefaultReadTimeout = 2 * time.Minute
 )
 
 // Config configures a Server. Zero fields take the defaults named beside them.
@@ -53,6 +56,13 @@ type Config struct {
 	// DefaultBurst, and a negative Rate turns the limit off.
 	Rate  float64
 	Burst int
+	// MaxDecodes caps the uploaded photos decoded at once, since one large photo
+	// can take a gigabyte while it is decoded; zero means one per CPU. Further
+	// uploads wait their turn.
+	MaxDecodes int
+	// ReadTimeout bounds the time to read a whole request, body included; zero
+	// means DefaultReadTimeout.
+	ReadTimeout time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -73,6 +83,12 @@ func (c Config) withDefaults() Config {
 	if c.Burst == 0 {
 		c.Burst = DefaultBurst
 	}
+	if c.MaxDecodes == 0 {
+		c.MaxDecodes = runtime.GOMAXPROCS(0)
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -92,6 +108,7 @@ type Server struct {
 	matcher *matcher.Matcher
 	known   *matcher.Matcher
 	limits  *limiter
+	decodes chan struct{} // a slot per decode allowed at once
 	metrics *metrics
 	log     *slog.Logger
 	routes  []route
@@ -124,6 +141,7 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		matcher: m,
 		known:   known,
 		limits:  newLimiter(cfg.Rate, cfg.Burst),
+		decodes: make(chan struct{}, cfg.MaxDecodes),
 		log:     cfg.Logger,
 	}
 	s.metrics = newMetrics(s)
@@ -146,6 +164,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

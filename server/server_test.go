@@ -55,10 +55,17 @@ func newEnv(t *testing.T) *env {
 	return newEnvConfig(t, server.Config{Rate: -1})
 }
 
-func newEnvConfig(t *testing.T, cfg server.Config) *env {
+// newEnvConfig is newEnv with a server configuration of the test's own.
+func newEnvConfig(t testing.TB, cfg server.Config) *env {
+	t.Helper()
+	return newEnvStore(t, filepath.Join(t.TempDir(), "dnadb.db"), cfg)
+}
+
+// newEnvStore is newEnvConfig on the store dsn names.
+func newEnvStore(t testing.TB, dsn string, cfg server.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "dnadb.db"))
+	st, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +111,7 @@ func newEnvConfig(t *testing.T, cfg server.Config) *env {
 func (e *env) as(name string) *client.Client { return e.clients[name] }
 
 // confirm confirms an item as the evaluator.
-func (e *env) confirm(t *testing.T, id int64) {
+func (e *env) confirm(t testing.TB, id int64) {
 	t.Helper()
 	if _, err := e.as("evaluator").Decide(context.Background(), id,
 		dnadb.DecisionConfirm); err != nil {

@@ -254,8 +254,13 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (dnadb.Principa
 			"not a dnadb token (it should start with %q)", tokenPrefix)
 	}
 	sum := sha256.Sum256([]byte(secret))
-	t, err := scanToken(s.db.QueryRowContext(ctx, tokenColumns+`WHERE t.secret_hash = $1`,
-		sum[:]))
+	var org dnadb.Org
+	var orgCreated int64
+	row := s.db.QueryRowContext(ctx, `
+		SELECT t.id, t.org_id, o.name, t.name, t.roles, t.created_at, t.expires_at,
+			t.revoked_at, o.kind, o.created_at
+		FROM tokens t JOIN orgs o ON o.id = t.org_id WHERE t.secret_hash = $1`, sum[:])
+	t, err := scanToken(scanExtra{row, []any{&org.Kind, &orgCreated}})
 	if errors.Is(err, sql.ErrNoRows) {
 		return dnadb.Principal{}, dnadb.Errorf(dnadb.ErrUnauthenticated, "unknown token")
 	}
@@ -271,12 +276,17 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (dnadb.Principa
 		return dnadb.Principal{}, dnadb.Errorf(dnadb.ErrUnauthenticated,
 			"token %d expired at %s", t.ID, t.ExpiresAt.Format(time.RFC3339))
 	}
-	org, err := s.Org(ctx, t.OrgID)
-	if err != nil {
-		return dnadb.Principal{}, fmt.Errorf("authenticate: %w", err)
-	}
+	org.ID, org.Name, org.CreatedAt = t.OrgID, t.OrgName, fromMicros(orgCreated)
 	return dnadb.Principal{Org: org, Token: t}, nil
 }
+
+// scanExtra scans a row of tokenColumns followed by further columns into extra.
+type scanExtra struct {
+	row   *sql.Row
+	extra []any
+}
+
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
 
 func orgTarget(id int64) string   { return "org:" + strconv.FormatInt(id, 10) }
 func tokenTarget(id int64) string { return "token:" + strconv.FormatInt(id, 10) }

@@ -102,57 +102,103 @@ func (s *Store) Close() error { return s.db.Close() }
 // CreateItem stores a pending item, its signals, its first source, a "created"
 // change and an audit entry in one transaction.
 func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, error) {
-	n, err := n.Normalize()
+	items, err := s.CreateItems(ctx, []dnadb.NewItem{n})
 	if err != nil {
 		return dnadb.Item{}, err
 	}
+	return items[0], nil
+}
+
+// CreateItems stores several items as CreateItem does, all in one transaction.
+func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.Item, error) {
+	// Check every item before storing any.
+	for i, n := range ns {
+		nn, err := n.Normalize()
+		if err != nil {
+			if len(ns) > 1 {
+				err = dnadb.Errorf(dnadb.KindOf(err), "items[%d]: %w", i, err)
+			}
+			return nil, err
+		}
+		ns[i] = nn
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 
-	var id int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		org, err := orgID(ctx, tx, n.Source)
-		if err != nil {
-			return err
-		}
-
-		// Insert the item itself and its first source.
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO items (category, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $3) RETURNING id`,
-			n.Category, dnadb.StatusPending, now.UnixMicro(),
-		).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("insert item: %w", err)
-		}
-		if err := insertSource(ctx, tx, id, org, n.Reference, now); err != nil {
-			return err
-		}
-
-		// Insert its signals.
-		for i, sg := range n.Signals {
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO signals (item_id, type, value, quality, profile)
-				VALUES ($1, $2, $3, $4, $5)`,
-				id, sg.Type, sg.Value, sg.Quality, sg.Profile)
-			if err != nil {
-				return fmt.Errorf("insert signal %d: %w", i, err)
+	ids := make([]int64, len(ns))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		orgs := map[string]int64{}
+		for i, n := range ns {
+			org, ok := orgs[n.Source]
+			if !ok {
+				var err error
+				if org, err = orgID(ctx, tx, n.Source); err != nil {
+					return err
+				}
+				orgs[n.Source] = org
 			}
+			id, err := s.insertItem(ctx, tx, n, org, now)
+			if err != nil {
+				return err
+			}
+			ids[i] = id
 		}
-
-		// Record the change, so that followers of the log see the new item, and
-		// the act, for the audit trail.
-		err = appendChange(ctx, tx, id, dnadb.ChangeCreated, dnadb.StatusPending,
-			n.Source, now)
-		if err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item.create", itemTarget(id),
-			dnadb.OutcomeOK))
+		return nil
 	})
 	if err != nil {
-		return dnadb.Item{}, fmt.Errorf("create item: %w", err)
+		return nil, fmt.Errorf("create item: %w", err)
 	}
-	return s.Item(ctx, id)
+
+	// Read them back in one go: writers are serialised, so the batch's ids are the
+	// only ones in their range.
+	items, err := s.queryItems(ctx, `WHERE id BETWEEN $1 AND $2 ORDER BY id`, ids[0],
+		ids[len(ids)-1])
+	if err != nil {
+		return nil, fmt.Errorf("create item: read back: %w", err)
+	}
+	if len(items) != len(ids) {
+		return nil, fmt.Errorf("create item: read back %d items, want %d", len(items), len(ids))
+	}
+	return items, nil
+}
+
+// insertItem inserts one item with its first source and signals, logs the change
+// and audits the act, inside tx.
+func (s *Store) insertItem(ctx context.Context, tx *sql.Tx, n dnadb.NewItem, org int64,
+	now time.Time) (int64, error) {
+	// Insert the item itself and its first source.
+	var id int64
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO items (category, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $3) RETURNING id`,
+		n.Category, dnadb.StatusPending, now.UnixMicro(),
+	).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert item: %w", err)
+	}
+	if err := insertSource(ctx, tx, id, org, n.Reference, now); err != nil {
+		return 0, err
+	}
+
+	// Insert its signals.
+	for i, sg := range n.Signals {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO signals (item_id, type, value, quality, profile)
+			VALUES ($1, $2, $3, $4, $5)`,
+			id, sg.Type, sg.Value, sg.Quality, sg.Profile)
+		if err != nil {
+			return 0, fmt.Errorf("insert signal %d: %w", i, err)
+		}
+	}
+
+	// Record the change, so that followers of the log see the new item, and the
+	// act, for the audit trail.
+	err = appendChange(ctx, tx, id, dnadb.ChangeCreated, dnadb.StatusPending, n.Source, now)
+	if err != nil {
+		return 0, err
+	}
+	err = s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item.create", itemTarget(id),
+		dnadb.OutcomeOK))
+	return id, err
 }
 
 // AddSource links a further registration of item id by org.

@@ -2,10 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/internal/pgtest"
 	"github.com/dnadb/dnadb/storetest"
 )
 
@@ -24,36 +27,61 @@ func TestConformance(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) { storetest.Run(t, openPostgres) })
 }
 
-// TestReopen checks that a store file keeps its items across a close and an open,
-// and that migrations run once.
+// TestReopen checks that a store keeps its organisations and items across a close
+// and an open, and that migrations run once. Each backend is opened the second
+// time by another spelling of its dsn.
 func TestReopen(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dnadb.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
+	backends := []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{
+		{"sqlite", func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "dnadb.db") }},
+		{"postgres", pgtest.DSN},
 	}
-	it, err := s.CreateItem(ctx, dnadb.NewItem{
-		Category: dnadb.CategoryCSAM, Source: "police",
-		Signals: []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: hashOf('a'), Quality: 90}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.dsn(t)
+			s, err := Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.CreateOrg(ctx, "police", dnadb.OrgPolice); err != nil {
+				t.Fatal(err)
+			}
+			it, err := s.CreateItem(ctx, policeItem('a'))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
 
-	s, err = Open(ctx, "sqlite:"+path)
-	if err != nil {
-		t.Fatal(err)
+			s, err = Open(ctx, reopenDSN(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := s.Item(ctx, it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Category != dnadb.CategoryCSAM || got.Signals[0].Value != hashOf('a') {
+				t.Errorf("reopened item = %+v, want the stored one", got)
+			}
+			if _, err := s.CreateOrg(ctx, "police", dnadb.OrgPolice); !errors.Is(err,
+				dnadb.ErrConflict) {
+				t.Errorf("CreateOrg(police) after reopening: error = %v, want ErrConflict", err)
+			}
+		})
 	}
-	defer s.Close()
-	got, err := s.Item(ctx, it.ID)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// reopenDSN spells dsn another way that names the same store: "sqlite:PATH" for a
+// path, "postgresql://" for "postgres://".
+func reopenDSN(dsn string) string {
+	if rest, ok := strings.CutPrefix(dsn, "postgres://"); ok {
+		return "postgresql://" + rest
 	}
-	if got.Category != dnadb.CategoryCSAM || got.Signals[0].Value != hashOf('a') {
-		t.Errorf("reopened item = %+v, want the stored one", got)
-	}
+	return "sqlite:" + dsn
 }
 
 func hashOf(c byte) string {

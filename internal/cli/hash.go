@@ -25,6 +25,12 @@ func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *jobs < 0 {
+		return usagef("--jobs %d is negative; 0 means one per CPU", *jobs)
+	}
+	if *maxPixels <= 0 {
+		return usagef("--max-pixels %d is not positive", *maxPixels)
+	}
 	if fs.NArg() == 0 {
 		return usagef("hash: name at least one file or directory")
 	}

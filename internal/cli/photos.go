@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/fingerprint"
 )
 
@@ -29,7 +30,9 @@ var photoExts = map[string]bool{
 const progressMin = 50
 
 // collectFiles expands paths: files as given, directories walked recursively for
-// photo files, in name order.
+// files named as photos (photoExts), in name order; symbolic links in a directory
+// are not followed. A named file is hashed whatever its name, since the decoder
+// goes by content. A directory without photo files is an error.
 func collectFiles(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
@@ -53,10 +56,24 @@ func collectFiles(paths []string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("walk %s: %w", p, err)
 		}
+		if len(found) == 0 {
+			return nil, dnadb.Errorf(dnadb.ErrNotFound,
+				"%s: no photo files in it (looked for %s)", p, photoExtList())
+		}
 		sort.Strings(found)
 		files = append(files, found...)
 	}
 	return files, nil
+}
+
+// photoExtList lists the file name extensions a directory walk picks, in order.
+func photoExtList() string {
+	exts := make([]string, 0, len(photoExts))
+	for e := range photoExts {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
 }
 
 // hashed is the outcome of hashing one file.

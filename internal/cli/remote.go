@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,6 +54,10 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	floor, err := qualityFloor(ctx, c)
+	if err != nil {
+		return err
+	}
 	files, err := collectFiles(fs.Args())
 	if err != nil {
 		return err
@@ -66,9 +69,10 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	h := fingerprint.Hasher{Profile: dnadb.Profile(*profile)}
 	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
 		err := r.err
-		if err == nil && r.photo.Quality < server.DefaultQualityFloor {
-			err = dnadb.Errorf(dnadb.ErrLowQuality, "%s: quality %d is under %d, not registered",
-				r.path, r.photo.Quality, server.DefaultQualityFloor)
+		if err == nil && r.photo.Quality < floor {
+			err = dnadb.Errorf(dnadb.ErrLowQuality,
+				"%s: quality %d is under the server's floor %d, not registered",
+				r.path, r.photo.Quality, floor)
 		}
 		if err == nil {
 			var reg api.Registration
@@ -117,6 +121,10 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	floor, err := qualityFloor(ctx, c)
+	if err != nil {
+		return err
+	}
 	files, err := collectFiles(fs.Args())
 	if err != nil {
 		return err
@@ -133,6 +141,12 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return
 		}
 		q := r.photo.Quality
+		if q < floor {
+			failed++
+			fmt.Fprintf(stderr, "dnadb: %s: quality %d is under the server's floor %d, "+
+				"too weak to match\n", r.path, q, floor)
+			return
+		}
 		mq := api.MatchQuery{Ref: r.path, Hash: r.photo.Hash.String(), Quality: &q}
 		if *dihedral {
 			for _, v := range r.photo.Dihedral {
@@ -147,7 +161,7 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	enc := json.NewEncoder(stdout)
 	for start := 0; start < len(queries); start += server.DefaultMaxBatch {
 		batch := queries[start:min(start+server.DefaultMaxBatch, len(queries))]
-		results, err := matchBatch(ctx, c, batch, *threshold, stderr, &failed)
+		results, err := matchBatch(ctx, c, batch, *threshold)
 		if err != nil {
 			return err
 		}
@@ -166,28 +180,23 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// matchBatch sends one batch. If the server refuses the batch for a weak photo, the
-// batch is retried without the queries under the default floor, which are reported.
+// matchBatch sends one batch, naming its files if it fails.
 func matchBatch(ctx context.Context, c *client.Client, batch []api.MatchQuery,
-	threshold int, stderr io.Writer, failed *int) ([]api.MatchResult, error) {
+	threshold int) ([]api.MatchResult, error) {
 	resp, err := c.Match(ctx, api.MatchRequest{Queries: batch, Threshold: threshold})
-	if !errors.Is(err, dnadb.ErrLowQuality) {
-		return resp.Results, err
+	if err != nil {
+		return nil, fmt.Errorf("match %s to %s: %w", batch[0].Ref, batch[len(batch)-1].Ref, err)
 	}
-	var kept []api.MatchQuery
-	for _, q := range batch {
-		if *q.Quality < server.DefaultQualityFloor {
-			*failed++
-			fmt.Fprintf(stderr, "dnadb: %s: quality %d is too low to match\n", q.Ref, *q.Quality)
-			continue
-		}
-		kept = append(kept, q)
+	return resp.Results, nil
+}
+
+// qualityFloor asks the server for the lowest quality it stores or matches.
+func qualityFloor(ctx context.Context, c *client.Client) (int, error) {
+	h, err := c.Health(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("ask the server for its quality floor: %w", err)
 	}
-	if len(kept) == 0 || len(kept) == len(batch) {
-		return nil, err
-	}
-	resp, err = c.Match(ctx, api.MatchRequest{Queries: kept, Threshold: threshold})
-	return resp.Results, err
+	return h.QualityFloor, nil
 }
 
 // printMatch prints one result as text.

@@ -51,6 +51,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *floor < 0 || *floor > 100 {
 		return usagef("--quality-floor %d is outside 0..100", *floor)
 	}
+	if *maxPixels <= 0 || *maxBytes <= 0 {
+		return usagef("--max-pixels %d and --max-bytes %d must be positive", *maxPixels,
+			*maxBytes)
+	}
 
 	// Open the store; this applies any pending migration.
 	st, err := sqlstore.Open(ctx, *store)
