@@ -101,7 +101,16 @@ func (s *Store) WithdrawSource(ctx context.Context, id int64, _ string) (dnadb.I
 	if err != nil {
 		return dnadb.Item{}, err
 	}
-	it, err := s.inner.WithdrawSource(ctx, id, p.Org.Name)
+	// An item the caller may not see is not found, as in Item, so that trying to
+	// withdraw it does not disclose that it exists.
+	it, err := s.inner.Item(ctx, id)
+	if err == nil && !Sees(p, it) {
+		err = dnadb.Errorf(dnadb.ErrNotFound, "item %d not found", id)
+	}
+	if err != nil {
+		return dnadb.Item{}, s.failed(ctx, "item.source.withdraw", target, err)
+	}
+	it, err = s.inner.WithdrawSource(ctx, id, p.Org.Name)
 	if err != nil {
 		return it, s.failed(ctx, "item.source.withdraw", target, err)
 	}
