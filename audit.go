@@ -52,8 +52,9 @@ func (e *ChainError) Error() string {
 // VerifyAudit walks the whole trail in order and checks that sequence numbers run
 // from 1 without a gap, that every entry's hash matches its content, and that each
 // entry's PrevHash is the hash of the entry before it. It returns the number of
-// entries checked, and a *ChainError naming the first entry that was altered,
-// inserted or removed.
+// good entries before the first bad one, and a *ChainError naming the first entry
+// that was altered, inserted or removed. The trail may grow while it is walked:
+// entries appended meanwhile are checked too, or left for the next walk.
 func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
 	prev := AuditEntry{Hash: AuditGenesis}
 	var n int64
@@ -63,10 +64,34 @@ func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
 			return n, fmt.Errorf("verify audit: %w", err)
 		}
 		if len(page) == 0 {
-			return n, checkHead(ctx, log, prev)
+			// An entry and the head move in one transaction, so every entry up to
+			// a head read now is visible to a read after it: a head past the end
+			// means the trail grew meanwhile, unless a second look finds nothing.
+			seq, hash, err := log.AuditHead(ctx)
+			if err != nil {
+				return n, fmt.Errorf("verify audit: %w", err)
+			}
+			if seq > prev.Seq {
+				if page, err = log.AuditEntries(ctx, prev.Seq, MaxPageSize); err != nil {
+					return n, fmt.Errorf("verify audit: %w", err)
+				}
+			}
+			if len(page) == 0 {
+				if err := checkHead(prev, seq, hash); err != nil {
+					return err.Seq - 1, err
+				}
+				return n, nil
+			}
 		}
 		for _, e := range page {
 			if err := checkLink(prev, e); err != nil {
+				// The head is read after e, so a real entry is never past it: one
+				// that is was added behind the store's back, whatever its hash.
+				seq, _, herr := log.AuditHead(ctx)
+				if herr == nil && e.Seq > seq {
+					return n, &ChainError{Seq: e.Seq, Problem: "inserted",
+						Detail: fmt.Sprintf("it is past the head, entry %d", seq)}
+				}
 				return n, err
 			}
 			prev = e
@@ -76,12 +101,8 @@ func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
 }
 
 // checkHead checks the last entry against the head the store keeps beside the
-// trail, which catches entries removed from or added at the end.
-func checkHead(ctx context.Context, log AuditLog, last AuditEntry) error {
-	seq, hash, err := log.AuditHead(ctx)
-	if err != nil {
-		return fmt.Errorf("verify audit: %w", err)
-	}
+// trail, read after it, which catches entries removed from or added at the end.
+func checkHead(last AuditEntry, seq int64, hash string) *ChainError {
 	switch {
 	case last.Seq < seq:
 		return &ChainError{Seq: last.Seq + 1, Problem: "removed",

@@ -174,6 +174,10 @@ func (s *Store) Items(ctx context.Context, f dnadb.ItemFilter) ([]dnadb.Item, er
 func (s *Store) Decide(ctx context.Context, id int64, d dnadb.Decision,
 	_ string) (dnadb.Item, error) {
 	target := target(id)
+	if _, ok := d.Status(); !ok {
+		return dnadb.Item{}, dnadb.Errorf(dnadb.ErrInvalid,
+			"decision %q is not confirm, reject or withdraw", d)
+	}
 	actions := []Action{Decide}
 	if d == dnadb.DecisionWithdraw {
 		actions = append(actions, WithdrawOwn)

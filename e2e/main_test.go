@@ -91,7 +91,8 @@ func runBin(tb testing.TB, env []string, args ...string) result {
 	if err != nil && !errors.As(err, &ee) {
 		tb.Fatalf("dnadb %s: %v", strings.Join(args, " "), err)
 	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	return result{stdout: stdout.String(), stderr: stderr.String(),
+		code: cmd.ProcessState.ExitCode()}
 }
 
 // mustRun runs the binary and returns its stdout, failing the test unless it

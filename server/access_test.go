@@ -333,7 +333,8 @@ func (p *probes) templates() map[string]func(t testing.TB, who string) probe {
 		},
 		"GET /v1/orgs": get("/v1/orgs"),
 		"POST /v1/orgs": func(t testing.TB, _ string) probe {
-			n := api.NewOrg{Name: fmt.Sprintf("probe-org-%d", p.next()), Kind: dnadb.OrgVendor}
+			name := fmt.Sprintf("probe-org-%d", p.next())
+			n := api.NewOrg{Name: name, Kind: dnadb.OrgVendor}
 			return probe{"/v1/orgs", jsonBody(t, n)}
 		},
 		"GET /v1/orgs/{id}/tokens": func(testing.TB, string) probe {
@@ -346,7 +347,7 @@ func (p *probes) templates() map[string]func(t testing.TB, who string) probe {
 		},
 		"POST /v1/tokens/{id}/revoke": func(t testing.TB, _ string) probe {
 			tok, _, err := p.e.store.CreateToken(ctx, dnadb.NewToken{OrgID: p.vendor,
-				Name: fmt.Sprintf("probe-token-%d", p.next()),
+				Name:  fmt.Sprintf("probe-token-%d", p.next()),
 				Roles: []dnadb.Role{dnadb.RoleConsumer}})
 			if err != nil {
 				t.Fatal(err)
@@ -426,7 +427,8 @@ func TestPermissionTable(t *testing.T) {
 			})
 		}
 	}
-	t.Logf("%d routes x %d principals = %d requests", len(srv.Patterns()), len(principals), n)
+	t.Logf("%d routes x %d principals = %d requests", len(srv.Patterns()),
+		len(principals), n)
 
 	// A token the admin creates works, and once revoked it is refused everywhere.
 	created, err := e.as("admin").CreateToken(ctx, orgID(t, e, "kcsc"),
@@ -537,8 +539,8 @@ func TestNoLeaks(t *testing.T) {
 	// The support centre sees its own source and reference of the shared item only,
 	// and not who decided it.
 	var it dnadb.Item
-	decode(t, "support reads its item", call("support", "GET", fmt.Sprintf("/v1/items/%d", a),
-		nil), &it)
+	r := call("support", "GET", fmt.Sprintf("/v1/items/%d", a), nil)
+	decode(t, "support reads its item", r, &it)
 	want := []dnadb.Source{{Org: supportOrg, Reference: supportRef}}
 	if got := stripTimes(it.Sources); !slices.Equal(got, want) || it.DecidedBy != "" {
 		t.Errorf("support's view of item %d: sources %+v, decided by %q; want %+v, nobody",
@@ -574,7 +576,8 @@ func TestNoLeaks(t *testing.T) {
 			t.Errorf("%s %s as support = %d %s, want 404 not_found", c.method,
 				fmt.Sprintf(c.path, b), hidden.code, hidden.body)
 		}
-		same := strings.ReplaceAll(string(absent.body), strconv.Itoa(none), strconv.Itoa(int(b)))
+		same := strings.ReplaceAll(string(absent.body), strconv.Itoa(none),
+			strconv.FormatInt(b, 10))
 		if hidden.code != absent.code || string(hidden.body) != same {
 			t.Errorf("%s %s as support tells a hidden item from none:\n%s\nversus\n%s",
 				c.method, c.path, hidden.body, absent.body)
@@ -757,12 +760,13 @@ func TestRateLimit(t *testing.T) {
 		}
 		retry := r.header.Get("Retry-After")
 		if s, err := strconv.Atoi(retry); err != nil || s <= 0 {
-			t.Errorf("request %d: Retry-After %q, want a positive number of seconds", i, retry)
+			t.Errorf("request %d: Retry-After %q, want a positive integer", i, retry)
 		}
 	}
 
 	// Another token has its own bucket.
-	if r := e.send(t, e.secrets["evaluator"], "GET", "/v1/whoami", nil); r.code != http.StatusOK {
+	r := e.send(t, e.secrets["evaluator"], "GET", "/v1/whoami", nil)
+	if r.code != http.StatusOK {
 		t.Errorf("another token = %d %s, want 200", r.code, r.body)
 	}
 }

@@ -59,8 +59,8 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("%s: no 2xx response among %v", r, sortedKeys(responses))
 			}
 			_, path, _ := strings.Cut(r, " ")
-			if got, want := pathParams(t, doc, op), placeholders(path); !slices.Equal(got,
-				want) {
+			got, want := pathParams(t, doc, op), placeholders(path)
+			if !slices.Equal(got, want) {
 				t.Errorf("%s: path parameters = %v, want %v", r, got, want)
 			}
 			if !strings.HasPrefix(path, "/v1/") {

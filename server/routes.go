@@ -606,7 +606,9 @@ func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, er
 	case s.decodes <- struct{}{}:
 		defer func() { <-s.decodes }()
 	case <-r.Context().Done():
-		return fingerprint.Photo{}, r.Context().Err()
+		return fingerprint.Photo{}, dnadb.Errorf(dnadb.ErrInvalid,
+			"uploaded photo: request ended while waiting for a decode slot: %w",
+			r.Context().Err())
 	}
 
 	// The decoder stops reading at its own byte limit and reports it.

@@ -187,8 +187,11 @@ func scanToken(row interface{ Scan(...any) error }) (dnadb.Token, error) {
 
 // Tokens lists the tokens of org, or of every organisation when org is zero.
 func (s *Store) Tokens(ctx context.Context, org int64) ([]dnadb.Token, error) {
-	rows, err := s.db.QueryContext(ctx, tokenColumns+`
-		WHERE $1 = 0 OR t.org_id = $1 ORDER BY t.id`, org)
+	where, args := `ORDER BY t.id`, []any{}
+	if org != 0 {
+		where, args = `WHERE t.org_id = $1 ORDER BY t.id`, []any{org}
+	}
+	rows, err := s.db.QueryContext(ctx, tokenColumns+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
