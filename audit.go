@@ -133,7 +133,9 @@ func checkLink(prev, e AuditEntry) error {
 			Detail: "it neither matches its hash nor links to the entry before it"}
 	case !linked:
 		return &ChainError{Seq: e.Seq, Problem: "inserted",
-			Detail: "its hash is consistent but it does not link to the entry before it"}
+			Detail: fmt.Sprintf("its hash is consistent but it does not link to entry %d: "+
+				"either it was inserted or entry %d was altered and its hash recomputed",
+				prev.Seq, prev.Seq)}
 	}
 	return nil
 }
