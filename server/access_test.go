@@ -11,9 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,9 +20,7 @@ import (
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/access"
 	"github.com/dnadb/dnadb/api"
-	"github.com/dnadb/dnadb/client"
 	"github.com/dnadb/dnadb/server"
-	"github.com/dnadb/dnadb/sqlstore"
 )
 
 // routeActions states the permission rule of every route independently of the
@@ -68,49 +64,8 @@ func allowed(roles []dnadb.Role, pattern string) bool {
 // read the routes it serves.
 func newServerEnv(t *testing.T, cfg server.Config) (*env, *server.Server) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "dnadb.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-
-	// One organisation for each name in the fixture, one token for each principal.
-	e := &env{store: st, secrets: map[string]string{}, clients: map[string]*client.Client{}}
-	orgs := map[string]int64{}
-	for _, p := range principals {
-		if _, ok := orgs[p.org]; !ok {
-			o, err := st.CreateOrg(ctx, p.org, p.kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			orgs[p.org] = o.ID
-		}
-		_, secret, err := st.CreateToken(ctx, dnadb.NewToken{OrgID: orgs[p.org],
-			Name: p.name, Roles: p.roles})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.secrets[p.name] = secret
-	}
-
-	// Serve over loopback, with a client for each principal.
-	srv, err := server.New(ctx, st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
-	c, err := client.New(hs.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, secret := range e.secrets {
-		e.clients[name] = c.WithToken(secret)
-	}
-	e.client = e.clients["police"]
-	return e, srv
+	e := newEnvConfig(t, cfg)
+	return e, e.srv
 }
 
 // reply is an HTTP answer, read whole.

@@ -56,15 +56,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	return nil
 }
 
-// pathID parses the {id} path value.
-func pathID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, dnadb.Errorf(dnadb.ErrInvalid, "item id %q is not a positive integer", v)
-	}
-	return id, nil
-}
 
 // queryInt parses an optional integer query parameter.
 func queryInt(r *http.Request, name string, def int64) (int64, error) {

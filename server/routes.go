@@ -440,7 +440,7 @@ func registrationStatus(reg api.Registration) int {
 }
 
 func (s *Server) getItem(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := pathInt(r, "item")
 	if err != nil {
 		return err
 	}
@@ -493,7 +493,7 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request) error {
 // decide applies a decision and brings the match index up to date before
 // answering, so that a confirmed item matches as soon as the evaluator sees "ok".
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := pathInt(r, "item")
 	if err != nil {
 		return err
 	}

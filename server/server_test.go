@@ -28,6 +28,7 @@ import (
 // one organisation and token for each part in the regime.
 type env struct {
 	url   string
+	srv   *server.Server
 	store *sqlstore.Store
 	// secrets holds a token secret for each principal of the fixture.
 	secrets map[string]string
@@ -95,7 +96,7 @@ func newEnvStore(t testing.TB, dsn string, cfg server.Config) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url, e.srv = hs.URL, srv
 	c, err := client.New(hs.URL, nil)
 	if err != nil {
 		t.Fatal(err)
