@@ -56,7 +56,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	return nil
 }
 
-
 // queryInt parses an optional integer query parameter.
 func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	v := r.URL.Query().Get(name)
