@@ -103,6 +103,9 @@ type SignalType string
 // SignalPDQ is Meta's 256-bit PDQ photo hash, written as 64 lowercase hex characters.
 const SignalPDQ SignalType = "pdq"
 
+// SignalTypes lists every signal type a store accepts.
+var SignalTypes = []SignalType{SignalPDQ, SignalVPDQ, SignalMD5, SignalSHA256}
+
 // Profile names how the pixels were prepared before hashing. Hashes made under
 // different profiles of the same image may differ by a few bits.
 type Profile string

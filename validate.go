@@ -18,14 +18,37 @@ func (s Signal) Normalize() (Signal, error) {
 			return s, Errorf(ErrInvalid, "signal value: %w", err)
 		}
 		s.Value = h.String()
+	case SignalVPDQ:
+		frames, err := ParseVPDQ(s.Value)
+		if err != nil {
+			return s, Errorf(KindOf(err), "signal value: %w", err)
+		}
+		s.Value = FormatVPDQ(frames)
+	case SignalMD5, SignalSHA256:
+		n := 16
+		if s.Type == SignalSHA256 {
+			n = 32
+		}
+		v, err := parseHexDigest(s.Type, s.Value, n)
+		if err != nil {
+			return s, Errorf(ErrInvalid, "signal value: %w", err)
+		}
+		// A digest has no quality: it matches exactly or not at all.
+		s.Value, s.Quality, s.Profile = v, 100, ""
+		return s, nil
 	case "":
 		return s, Errorf(ErrInvalid, "signal type is missing")
 	default:
-		return s, Errorf(ErrUnsupported, "signal type %q is not supported (want %q)",
-			s.Type, SignalPDQ)
+		return s, Errorf(ErrUnsupported, "signal type %q is not supported (want one of %v)",
+			s.Type, SignalTypes)
 	}
 	if s.Quality < 0 || s.Quality > 100 {
 		return s, Errorf(ErrInvalid, "signal quality %d is outside 0..100", s.Quality)
+	}
+	if s.Type == SignalVPDQ {
+		// A video signal's quality is that of its frames; the profile is a photo's.
+		s.Profile = ""
+		return s, nil
 	}
 	if s.Profile == "" {
 		s.Profile = ProfileFull

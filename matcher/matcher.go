@@ -45,9 +45,11 @@ type Matcher struct {
 	mu  sync.Mutex
 	seq int64
 
-	// catMu guards categories, which searches read while Sync writes.
+	// catMu guards categories and the video side's maps, which searches read
+	// while Sync writes.
 	catMu      sync.RWMutex
 	categories map[int64]dnadb.Category
+	videos
 }
 
 // Config configures a Matcher. Zero fields take the defaults named beside them.
@@ -69,39 +71,66 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Matcher, error) {
 		cfg.Statuses = []dnadb.Status{dnadb.StatusConfirmed}
 	}
 	start := time.Now()
-	sigs, seq, err := store.IndexedSignals(ctx, dnadb.SignalPDQ, cfg.Statuses...)
-	if err != nil {
-		return nil, fmt.Errorf("load index: %w", err)
-	}
-
 	m := &Matcher{
 		store:      store,
 		log:        cfg.Logger,
 		idx:        hamming.New(),
 		statuses:   cfg.Statuses,
-		seq:        seq,
 		categories: map[int64]dnadb.Category{},
+		videos:     newVideos(),
 	}
-	for _, s := range sigs {
-		if err := m.add(s.ItemID, s.Category, s.Signal); err != nil {
-			m.log.Error("skip stored signal", "item", s.ItemID, "err", err)
+
+	// Load each type of signal. Each read reflects the log up to its own seq; the
+	// index goes on from the lowest, and changes it sees again are applied again,
+	// which leaves the index as it was.
+	m.seq = -1
+	for _, t := range dnadb.SignalTypes {
+		sigs, seq, err := store.IndexedSignals(ctx, t, cfg.Statuses...)
+		if err != nil {
+			return nil, fmt.Errorf("load index: %w", err)
+		}
+		if m.seq < 0 || seq < m.seq {
+			m.seq = seq
+		}
+		for _, s := range sigs {
+			if err := m.add(s.ItemID, s.Category, s.Signal); err != nil {
+				m.log.Error("skip stored signal", "item", s.ItemID, "type", t, "err", err)
+			}
 		}
 	}
-	m.log.Info("index loaded", "entries", m.idx.Len(), "items", len(m.categories),
-		"seq", seq, "statuses", cfg.Statuses, "elapsed", time.Since(start))
+	m.log.Info("index loaded", "entries", m.idx.Len(), "video_frames", m.fidx.Len(),
+		"items", len(m.categories), "seq", m.seq, "statuses", cfg.Statuses,
+		"elapsed", time.Since(start))
 	return m, nil
 }
 
-// add indexes one signal of a confirmed item.
+// add indexes one signal of an item.
 func (m *Matcher) add(id int64, c dnadb.Category, s dnadb.Signal) error {
-	h, err := dnadb.ParseHash256(s.Value)
-	if err != nil {
-		return err
+	switch s.Type {
+	case dnadb.SignalPDQ:
+		h, err := dnadb.ParseHash256(s.Value)
+		if err != nil {
+			return err
+		}
+		m.catMu.Lock()
+		m.categories[id] = c
+		m.catMu.Unlock()
+		m.idx.Add(hamming.Entry{Hash: h, ItemID: id})
+	case dnadb.SignalVPDQ:
+		frames, err := dnadb.ParseVPDQ(s.Value)
+		if err != nil {
+			return err
+		}
+		m.catMu.Lock()
+		m.categories[id] = c
+		m.addVideo(id, frames)
+		m.catMu.Unlock()
+	case dnadb.SignalMD5, dnadb.SignalSHA256:
+		m.catMu.Lock()
+		m.categories[id] = c
+		m.addDigest(id, s.Type, s.Value)
+		m.catMu.Unlock()
 	}
-	m.catMu.Lock()
-	m.categories[id] = c
-	m.catMu.Unlock()
-	m.idx.Add(hamming.Entry{Hash: h, ItemID: id})
 	return nil
 }
 
@@ -151,6 +180,7 @@ func (m *Matcher) apply(ctx context.Context, c dnadb.Change) error {
 	m.idx.RemoveItem(c.ItemID)
 	m.catMu.Lock()
 	delete(m.categories, c.ItemID)
+	m.removeVideo(c.ItemID)
 	m.catMu.Unlock()
 	if !slices.Contains(m.statuses, c.Status) {
 		return nil
@@ -164,9 +194,6 @@ func (m *Matcher) apply(ctx context.Context, c dnadb.Change) error {
 		return nil
 	}
 	for _, s := range it.Signals {
-		if s.Type != dnadb.SignalPDQ {
-			continue
-		}
 		if err := m.add(it.ID, it.Category, s); err != nil {
 			m.log.Error("skip stored signal", "item", it.ID, "err", err)
 		}

@@ -65,7 +65,7 @@ func TestRoutes(t *testing.T) {
 		{"POST", "/v1/items", `{"category":"csam"`, 400, "invalid"},
 		{"POST", "/v1/items", `{"category":"csam","bogus":1}`, 400, "invalid"},
 		{"POST", "/v1/items", ``, 400, "invalid"},
-		{"POST", "/v1/items", `{"category":"csam","signals":[{"type":"md5",` +
+		{"POST", "/v1/items", `{"category":"csam","signals":[{"type":"tmk",` +
 			`"value":"x","quality":100}]}`, 415, "unsupported"},
 		{"POST", "/v1/items/1/decision", `{"decision":"approve"}`, 400, "invalid"},
 		{"POST", "/v1/items/1/decision", `{"decision":"withdraw"}`, 200, ""},

@@ -11,14 +11,9 @@ package vpdq
 
 import "github.com/dnadb/dnadb"
 
-// Frame is the fingerprint of one hashed frame.
-type Frame struct {
-	// Number is the frame's 0-based position in decode output order.
-	Number int
-	// Quality is the frame's PDQ quality, 0 to 100.
-	Quality int
-	Hash    dnadb.Hash256
-	// Timestamp is Number divided by the stream's average frame rate, in
-	// seconds, computed in float32 as the reference does.
-	Timestamp float64
-}
+// Frame is the fingerprint of one hashed frame: its 0-based number in decode
+// output order, its PDQ quality and hash, and its timestamp, the frame number
+// divided by the stream's average frame rate in float32, as the reference
+// computes it. It is the registry's own dnadb.VideoFrame, so that frames pass
+// between this package and the registry unconverted.
+type Frame = dnadb.VideoFrame

@@ -1,0 +1,508 @@
+package vpdq
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Defaults of SegmentOptions. The reference has no segment search; these values are
+// ours.
+const (
+	// DefaultMaxGap is the longest stretch of query time, in seconds, without a
+	// matched frame that a segment bridges. The effective default is at least three
+	// sampling periods of the more sparsely sampled video.
+	DefaultMaxGap = 2.0
+	// DefaultMinDuration is the shortest segment reported, in seconds of query
+	// time.
+	DefaultMinDuration = 1.0
+	// DefaultMinFrames is the fewest matched query frames a segment may have.
+	DefaultMinFrames = 3
+	// DefaultOffsetTolerance is how far, in seconds, a frame pair's time offset may
+	// lie from a segment's offset. The effective default is at least 0.6 sampling
+	// periods of the more sparsely sampled video, because a frame of the densely
+	// sampled side matches the nearest sample of the other, up to half a period
+	// away.
+	DefaultOffsetTolerance = 0.3
+)
+
+// ambiguousDensity is the support per matched frame below which a run is taken to
+// be made of frames that match over a long stretch of the compared video (a scene
+// static in both), whose offset is therefore a guess.
+const ambiguousDensity = 0.5
+
+// minSupport is the least total offset-specific evidence, in frames, of a run.
+const minSupport = 1.0
+
+// SegmentOptions configures Segments. Every zero field means its default.
+type SegmentOptions struct {
+	// Distance is the Hamming distance within which two frames match (<=, as in
+	// python-threatexchange); zero means DefaultDistance.
+	Distance int
+	// QualityFloor drops frames whose quality is below it; zero means
+	// DefaultQualityFloor. A negative value keeps every frame.
+	QualityFloor int
+	// MaxGap is the longest gap, in seconds of query time, between two matched
+	// frames of one segment. Zero or negative means the larger of DefaultMaxGap and
+	// three sampling periods of the more sparsely sampled video.
+	MaxGap float64
+	// MinDuration is the shortest segment, in seconds of query time, from its first
+	// matched frame to its last. Zero means DefaultMinDuration; a negative value
+	// means no minimum.
+	MinDuration float64
+	// MinFrames is the fewest matched query frames of a segment. Zero means
+	// DefaultMinFrames; a negative value means one.
+	MinFrames int
+	// OffsetTolerance is how far, in seconds, the offset of a frame pair may be
+	// from its segment's offset. Zero or negative means the larger of
+	// DefaultOffsetTolerance and 0.6 sampling periods of the more sparsely sampled
+	// video.
+	OffsetTolerance float64
+}
+
+// Segment is a stretch of the query that matches a stretch of the compared video.
+// Times are the frames' timestamps in seconds: a segment runs from the timestamp of
+// its first matched frame to that of its last, so it does not include the duration
+// of the last frame.
+type Segment struct {
+	QueryStart, QueryEnd       float64
+	ComparedStart, ComparedEnd float64
+	// Frames is the number of matched query frames.
+	Frames int
+	// MeanDistance is the mean Hamming distance between each matched query frame
+	// and the compared frame it was aligned with.
+	MeanDistance float64
+}
+
+// Segments locates where two videos match, as time ranges in both, which the
+// reference's bag-of-frames matching cannot do. It finds, for example, that query
+// 12.0–41.0 s matches the compared video at 3.0–32.0 s, and it finds one segment per
+// piece when the query is a compilation. It relies only on timestamps, so the two
+// videos may be sampled differently: every frame against one hash per second, or at
+// different frame rates.
+//
+// Matching frames of a shared segment lie on a line tc = tq + offset. Segments:
+//
+//  1. Drops frames below the quality floor, and sorts each video by timestamp.
+//  2. Finds every pair of a query frame and a compared frame within Distance.
+//  3. Votes on offsets tc − tq in bins of half the offset tolerance. Each query
+//     frame has one vote, split evenly between its matches, so a frame of a static
+//     scene, which matches many compared frames, counts little at any one offset.
+//  4. Takes the offsets whose vote, summed over a window of about ± the
+//     tolerance, is a local maximum of at least one frame, strongest first. For
+//     each it refines the offset to the vote-weighted median of the pairs near it,
+//     then walks the query frames in time order, keeping those with a match within
+//     the tolerance of the offset (aligned with the closest such match by distance,
+//     then by offset). Kept frames form a run while the gap between them is at
+//     most MaxGap; a run ends at a query frame already in a segment. A run
+//     becomes a segment if it spans at least MinDuration, has at least MinFrames
+//     frames and at least one frame's worth of votes at its offset; its query
+//     frames are then claimed, so weaker offsets cannot reuse them. Claiming is
+//     what keeps the many offsets at which a static scene fits from yielding
+//     spurious segments.
+//  5. Merges segments adjacent in both videos (gaps of at most MaxGap) whose
+//     offsets differ by at most twice the tolerance (slow drift) or either of
+//     which consists of static frames matching everywhere (an ambiguous offset).
+//
+// The result is sorted by QueryStart, and is empty when either video has no frame
+// left after step 1 or nothing matches. The cost of step 2 is the product of the
+// numbers of distinct hashes of the two videos; the registry narrows candidates
+// with its own index first.
+//
+// BUG(segments): a scene that is static in both videos and longer in the compared
+// video than in the query fits at many offsets; Segments reports it once, at an
+// offset it picks among them. A query that repeats a piece of the compared video
+// gets one segment per repetition, but a compared video that holds the query's
+// piece twice is located at its better-matching copy only.
+func Segments(query, compared []Frame, opts SegmentOptions) []Segment {
+	// Keep the frames that can match, in time order.
+	floor := opts.QualityFloor
+	if floor == 0 {
+		floor = DefaultQualityFloor
+	}
+	q := timeline(query, floor)
+	c := timeline(compared, floor)
+	if len(q) == 0 || len(c) == 0 {
+		return nil
+	}
+
+	// Resolve the defaults that depend on how the videos were sampled.
+	s := &segmenter{q: q, c: c}
+	s.resolve(opts, max(samplingPeriod(query), samplingPeriod(compared)))
+
+	// Find the matching pairs and vote on their offsets.
+	s.findMatches(opts.Distance)
+	candidates := s.candidates()
+
+	// Grow runs along each candidate offset, strongest first.
+	s.claimed = make([]bool, len(q))
+	var found []run
+	for _, center := range candidates {
+		if s.free == 0 {
+			break
+		}
+		o, ok := s.refine(center)
+		if !ok {
+			continue
+		}
+		found = append(found, s.runs(o)...)
+	}
+
+	// Join pieces of one segment that the greedy pass split.
+	return s.merge(found)
+}
+
+// timed is a frame reduced for Segments.
+type timed struct {
+	t float64
+	h bits256
+}
+
+// timeline keeps the frames of at least quality floor with a finite timestamp,
+// sorted by timestamp.
+func timeline(frames []Frame, floor int) []timed {
+	out := make([]timed, 0, len(frames))
+	for _, f := range frames {
+		if f.Quality < floor || math.IsNaN(f.Timestamp) || math.IsInf(f.Timestamp, 0) {
+			continue
+		}
+		out = append(out, timed{f.Timestamp, pack256(f.Hash)})
+	}
+	slices.SortStableFunc(out, func(a, b timed) int { return cmp.Compare(a.t, b.t) })
+	return out
+}
+
+// samplingPeriod returns the median positive step between consecutive timestamps of
+// frames, or 0 if there is none.
+func samplingPeriod(frames []Frame) float64 {
+	ts := make([]float64, 0, len(frames))
+	for _, f := range frames {
+		if !math.IsNaN(f.Timestamp) && !math.IsInf(f.Timestamp, 0) {
+			ts = append(ts, f.Timestamp)
+		}
+	}
+	slices.Sort(ts)
+	var steps []float64
+	for i := 1; i < len(ts); i++ {
+		if d := ts[i] - ts[i-1]; d > 0 {
+			steps = append(steps, d)
+		}
+	}
+	if len(steps) == 0 {
+		return 0
+	}
+	slices.Sort(steps)
+	return steps[len(steps)/2]
+}
+
+// pair is a compared frame that matches a query frame.
+type pair struct {
+	c    int32 // index into segmenter.c
+	dist int32
+}
+
+// segmenter holds the state of one Segments call.
+type segmenter struct {
+	q, c []timed
+
+	// Effective options.
+	tol, maxGap, minDuration float64
+	minFrames                int
+
+	// matches[i] lists the compared frames that match query frame i, in time order.
+	// Query frames with the same hash share one slice.
+	matches [][]pair
+	// weight[i] is query frame i's vote per match: 1/len(matches[i]).
+	weight []float64
+
+	claimed []bool // query frames already in a segment
+	free    int    // query frames with matches not yet claimed
+}
+
+// resolve sets the effective options from opts, given the sampling period of the
+// more sparsely sampled video.
+func (s *segmenter) resolve(opts SegmentOptions, period float64) {
+	s.tol = opts.OffsetTolerance
+	if s.tol <= 0 {
+		s.tol = max(DefaultOffsetTolerance, 0.6*period)
+	}
+	s.maxGap = opts.MaxGap
+	if s.maxGap <= 0 {
+		s.maxGap = max(DefaultMaxGap, 3*period)
+	}
+	s.minDuration = opts.MinDuration
+	switch {
+	case s.minDuration == 0:
+		s.minDuration = DefaultMinDuration
+	case s.minDuration < 0:
+		s.minDuration = 0
+	}
+	s.minFrames = opts.MinFrames
+	switch {
+	case s.minFrames == 0:
+		s.minFrames = DefaultMinFrames
+	case s.minFrames < 0:
+		s.minFrames = 1
+	}
+}
+
+// findMatches fills matches and weight, comparing each distinct query hash with
+// each distinct compared hash once.
+func (s *segmenter) findMatches(distance int) {
+	if distance == 0 {
+		distance = DefaultDistance
+	}
+
+	// Group the compared frames by hash.
+	var hashes []bits256
+	var members [][]int32
+	index := make(map[bits256]int)
+	for j, f := range s.c {
+		k, ok := index[f.h]
+		if !ok {
+			k = len(hashes)
+			index[f.h] = k
+			hashes = append(hashes, f.h)
+			members = append(members, nil)
+		}
+		members[k] = append(members[k], int32(j))
+	}
+
+	// Match each distinct query hash; frames sharing a hash share the list.
+	s.matches = make([][]pair, len(s.q))
+	s.weight = make([]float64, len(s.q))
+	lists := make(map[bits256][]pair)
+	for i, f := range s.q {
+		list, ok := lists[f.h]
+		if !ok {
+			for k, h := range hashes {
+				if d := f.h.distance(h); d <= distance {
+					for _, j := range members[k] {
+						list = append(list, pair{j, int32(d)})
+					}
+				}
+			}
+			slices.SortFunc(list, func(a, b pair) int { return cmp.Compare(a.c, b.c) })
+			lists[f.h] = list
+		}
+		s.matches[i] = list
+		if len(list) > 0 {
+			s.weight[i] = 1 / float64(len(list))
+			s.free++
+		}
+	}
+}
+
+// candidates returns the centres of the offset bins worth trying, strongest first.
+func (s *segmenter) candidates() []float64 {
+	// Vote: each query frame spreads one vote over its matches' offsets.
+	width := s.tol / 2
+	bins := make(map[int64]float64)
+	for i, f := range s.q {
+		for _, p := range s.matches[i] {
+			bins[int64(math.Floor((s.c[p.c].t-f.t)/width))] += s.weight[i]
+		}
+	}
+
+	// Score each bin by the votes within two bins of it, about ± the tolerance, and
+	// keep the local maxima with at least one frame's vote.
+	score := func(k int64) float64 {
+		var sum float64
+		for d := int64(-2); d <= 2; d++ {
+			sum += bins[k+d]
+		}
+		return sum
+	}
+	type peak struct {
+		bin   int64
+		score float64
+	}
+	var peaks []peak
+	for k := range bins {
+		v := score(k)
+		if v < 1 {
+			continue
+		}
+		top := true
+		for d := int64(-2); d <= 2 && top; d++ {
+			top = d == 0 || score(k+d) <= v
+		}
+		if top {
+			peaks = append(peaks, peak{k, v})
+		}
+	}
+	slices.SortFunc(peaks, func(a, b peak) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.bin, b.bin)
+	})
+
+	centers := make([]float64, len(peaks))
+	for i, p := range peaks {
+		centers[i] = (float64(p.bin) + 0.5) * width
+	}
+	return centers
+}
+
+// window returns the span of matches of query frame i whose offset lies within the
+// tolerance of o.
+func (s *segmenter) window(i int, o float64) []pair {
+	ms := s.matches[i]
+	lo, hi := s.q[i].t+o-s.tol, s.q[i].t+o+s.tol
+	a := sort.Search(len(ms), func(k int) bool { return s.c[ms[k].c].t >= lo })
+	b := a
+	for b < len(ms) && s.c[ms[b].c].t <= hi {
+		b++
+	}
+	return ms[a:b]
+}
+
+// refine returns the vote-weighted median offset of the unclaimed pairs within the
+// tolerance of center, and false if there are none.
+func (s *segmenter) refine(center float64) (float64, bool) {
+	type vote struct{ offset, weight float64 }
+	var votes []vote
+	var total float64
+	for i, f := range s.q {
+		if s.claimed[i] {
+			continue
+		}
+		for _, p := range s.window(i, center) {
+			votes = append(votes, vote{s.c[p.c].t - f.t, s.weight[i]})
+			total += s.weight[i]
+		}
+	}
+	if len(votes) == 0 {
+		return 0, false
+	}
+	slices.SortFunc(votes, func(a, b vote) int { return cmp.Compare(a.offset, b.offset) })
+	var sum float64
+	for _, v := range votes {
+		sum += v.weight
+		if sum >= total/2 {
+			return v.offset, true
+		}
+	}
+	return votes[len(votes)-1].offset, true
+}
+
+// run is a segment being built, with what merging needs to know.
+type run struct {
+	Segment
+	offset  float64
+	support float64 // votes at offset: sum over frames of in-window matches × weight
+	dsum    int     // sum of distances of the aligned pairs
+	first   int     // index of the first matched query frame
+	last    int     // index of the last matched query frame
+}
+
+// runs walks the unclaimed query frames along offset o, returns the runs that
+// qualify as segments, and claims their frames.
+func (s *segmenter) runs(o float64) []run {
+	var out []run
+	var cur *run
+	flush := func() {
+		if cur == nil {
+			return
+		}
+		r := cur
+		cur = nil
+		if r.Frames < s.minFrames || r.QueryEnd-r.QueryStart < s.minDuration-1e-9 ||
+			r.support < minSupport {
+			return
+		}
+		for i := r.first; i <= r.last; i++ {
+			if !s.claimed[i] && len(s.matches[i]) > 0 {
+				s.free--
+			}
+			s.claimed[i] = true
+		}
+		r.MeanDistance = float64(r.dsum) / float64(r.Frames)
+		out = append(out, *r)
+	}
+
+	for i, f := range s.q {
+		if s.claimed[i] {
+			flush()
+			continue
+		}
+		win := s.window(i, o)
+		if len(win) == 0 {
+			continue
+		}
+
+		// Align the frame with its closest match near the offset.
+		best := win[0]
+		bestOff := math.Abs(s.c[best.c].t - f.t - o)
+		for _, p := range win[1:] {
+			off := math.Abs(s.c[p.c].t - f.t - o)
+			if p.dist < best.dist || p.dist == best.dist && off < bestOff {
+				best, bestOff = p, off
+			}
+		}
+		tc := s.c[best.c].t
+
+		// Extend the current run, or start one after a long gap.
+		if cur != nil && f.t-cur.QueryEnd > s.maxGap {
+			flush()
+		}
+		if cur == nil {
+			cur = &run{offset: o, first: i}
+			cur.QueryStart, cur.ComparedStart, cur.ComparedEnd = f.t, tc, tc
+		}
+		cur.last = i
+		cur.QueryEnd = f.t
+		cur.ComparedStart = min(cur.ComparedStart, tc)
+		cur.ComparedEnd = max(cur.ComparedEnd, tc)
+		cur.Frames++
+		cur.dsum += int(best.dist)
+		cur.support += float64(len(win)) * s.weight[i]
+	}
+	flush()
+	return out
+}
+
+// merge joins runs adjacent in both videos whose offsets are close or ambiguous,
+// and returns the segments sorted by query start.
+func (s *segmenter) merge(runs []run) []Segment {
+	slices.SortFunc(runs, func(a, b run) int {
+		if c := cmp.Compare(a.QueryStart, b.QueryStart); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ComparedStart, b.ComparedStart)
+	})
+	ambiguous := func(r *run) bool { return r.support < ambiguousDensity*float64(r.Frames) }
+
+	var merged []run
+	for _, r := range runs {
+		if n := len(merged); n > 0 {
+			last := &merged[n-1]
+			queryGap := r.QueryStart - last.QueryEnd
+			comparedGap := max(r.ComparedStart-last.ComparedEnd, last.ComparedStart-r.ComparedEnd)
+			near := math.Abs(r.offset-last.offset) <= 2*s.tol
+			if queryGap <= s.maxGap && comparedGap <= s.maxGap &&
+				(near || ambiguous(last) || ambiguous(&r)) {
+				if r.Frames > last.Frames {
+					last.offset = r.offset
+				}
+				last.QueryEnd = max(last.QueryEnd, r.QueryEnd)
+				last.ComparedStart = min(last.ComparedStart, r.ComparedStart)
+				last.ComparedEnd = max(last.ComparedEnd, r.ComparedEnd)
+				last.Frames += r.Frames
+				last.dsum += r.dsum
+				last.support += r.support
+				continue
+			}
+		}
+		merged = append(merged, r)
+	}
+
+	out := make([]Segment, len(merged))
+	for i, r := range merged {
+		r.MeanDistance = float64(r.dsum) / float64(r.Frames)
+		out[i] = r.Segment
+	}
+	return out
+}
