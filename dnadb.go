@@ -137,20 +137,23 @@ type Signal struct {
 
 // Item is one piece of material known to the registry, with its fingerprints.
 type Item struct {
-	ID       int64    `json:"id"`
-	Category Category `json:"category"`
+	ID int64 `json:"id"`
+	// Category is empty only in the view of known material for a further source.
+	Category Category `json:"category,omitempty"`
 	// Sources are the organisations that registered the item, the first one
 	// first. A view for a consumer or another organisation leaves out the sources
 	// it may not see.
 	Sources   []Source  `json:"sources,omitempty"`
 	Status    Status    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	// DecidedBy is who made the last decision; empty while the item is pending.
 	DecidedBy string `json:"decided_by,omitempty"`
 	// DecidedAt is when the last decision was made; zero while pending.
 	DecidedAt time.Time `json:"decided_at,omitzero"`
-	Signals   []Signal  `json:"signals"`
+	// Signals are the item's fingerprints; a view of known material for a further
+	// source leaves them out.
+	Signals []Signal `json:"signals,omitempty"`
 }
 
 // NewItem is what a source registers: the item's description and its signals.
@@ -222,9 +225,13 @@ type Store interface {
 	// CreateItem stores a pending item with its signals. It fails with ErrInvalid if
 	// the item or a signal is malformed or the source is not a known organisation.
 	CreateItem(ctx context.Context, it NewItem) (Item, error)
-	// CreateItems stores several items as CreateItem does, in one transaction: all
-	// of them or, if one is malformed, none.
-	CreateItems(ctx context.Context, items []NewItem) ([]Item, error)
+	// Register stores registrations in one transaction: all of them or, if one
+	// fails, none. Under the store's write lock, after every earlier write has
+	// committed, it calls known (if not nil) for each registration with the items
+	// this call has created so far; if known names an item, the registration is
+	// linked to it as a further source (nothing is added if the organisation
+	// already stands as one), else it becomes a new item. Each result says which.
+	Register(ctx context.Context, items []NewItem, known KnownFunc) ([]Registered, error)
 	// AddSource links a further registration of item id by org, with the org's own
 	// reference. It fails with ErrNotFound for an unknown item, ErrInvalid for an
 	// unknown org and ErrConflict if the org is already a standing source.
@@ -261,6 +268,18 @@ type Stats struct {
 	// Sources counts standing registrations by kind of organisation; an item
 	// registered by two agencies counts for both.
 	Sources map[OrgKind]int64 `json:"sources"`
+}
+
+// KnownFunc reports whether a registration is of material already registered:
+// an item of the store, or one of the items created earlier in the same call.
+type KnownFunc func(ctx context.Context, n NewItem, created []Item) (id int64, ok bool,
+	err error)
+
+// Registered is the outcome of one registration.
+type Registered struct {
+	Item Item
+	// Duplicate is true when the registration was linked to a known item.
+	Duplicate bool
 }
 
 // Directory keeps the organisations and their tokens.

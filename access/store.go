@@ -57,8 +57,9 @@ func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, er
 	return View(p, it), nil
 }
 
-// CreateItems registers several items as the caller's organisation.
-func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.Item, error) {
+// Register registers items as the caller's organisation.
+func (s *Store) Register(ctx context.Context, ns []dnadb.NewItem,
+	known dnadb.KnownFunc) ([]dnadb.Registered, error) {
 	p, err := s.check(ctx, "item.create", "", Register)
 	if err != nil {
 		return nil, err
@@ -68,14 +69,24 @@ func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.It
 		n.Source = p.Org.Name
 		own[i] = n
 	}
-	items, err := s.inner.CreateItems(ctx, own)
+	regs, err := s.inner.Register(ctx, own, known)
 	if err != nil {
 		return nil, s.failed(ctx, "item.create", "", err)
 	}
-	for i := range items {
-		items[i] = View(p, items[i])
+	for i := range regs {
+		regs[i].Item = View(p, regs[i].Item)
+		if regs[i].Duplicate {
+			regs[i].Item = Known(regs[i].Item)
+		}
 	}
-	return items, nil
+	return regs, nil
+}
+
+// Known is what a contributor learns when it registers material that is already
+// known: the item's id and status and its own source, nothing of the registration
+// that came first, not even its category or fingerprints.
+func Known(it dnadb.Item) dnadb.Item {
+	return dnadb.Item{ID: it.ID, Status: it.Status, Sources: it.Sources}
 }
 
 // AddSource registers a known item again as the caller's organisation; org is

@@ -24,13 +24,12 @@ type Decision struct {
 
 // Registration is the answer to a registration. When the material is already
 // known, the registration is linked to the known item as a further source and
-// Duplicate is true; the item is shown as the caller may see it.
+// Duplicate is true.
 type Registration struct {
+	// Item is the new item or, for a duplicate, the known item's id and status
+	// and the caller's own source, nothing more.
 	Item      dnadb.Item `json:"item"`
 	Duplicate bool       `json:"duplicate"`
-	// Distance is, for a duplicate, the distance from the registered signal to the
-	// known item's closest one.
-	Distance int `json:"distance,omitempty"`
 }
 
 // BatchRequest is the body of POST /v1/items/batch.

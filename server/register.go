@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/dnadb/dnadb"
@@ -18,20 +16,18 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, DefaultMaxBodyBytes, &n); err != nil {
 		return err
 	}
-	reg, err := s.register(r.Context(), n)
+	regs, err := s.register(r.Context(), []dnadb.NewItem{n})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, registrationStatus(reg), reg)
+	writeJSON(w, registrationStatus(regs[0]), regs[0])
 	return nil
 }
 
-// createBatch registers many items in one request. Every item is checked before
-// any is stored, so that a malformed one fails the batch and stores nothing. Items
-// of known material, or repeating an earlier item of the batch, are linked as
-// further sources; the new ones are stored together in one transaction.
+// createBatch registers many items in one request and one transaction: all of
+// them, or if one is refused, none. Items of known material, or repeating an
+// earlier item of the batch, are linked as further sources.
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	var req api.BatchRequest
 	if err := readJSON(w, r, 8*DefaultMaxBodyBytes, &req); err != nil {
 		return err
@@ -43,80 +39,12 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
 		return dnadb.Errorf(dnadb.ErrTooLarge, "items: %d in one request, limit %d",
 			len(req.Items), s.cfg.MaxBatch)
 	}
-	for i, n := range req.Items {
-		if err := s.checkNew(n); err != nil {
-			return dnadb.Errorf(dnadb.KindOf(err), "items[%d]: %w", i, err)
-		}
-	}
-
-	// Sort the batch into known material and new items; an item that repeats a
-	// new one before it in the batch is new only once.
-	if err := s.known.Sync(ctx); err != nil {
+	regs, err := s.register(r.Context(), req.Items)
+	if err != nil {
 		return err
 	}
-	resp := api.BatchResponse{Results: make([]api.Registration, len(req.Items))}
-	var fresh []dnadb.NewItem
-	var freshAt []int        // index in the batch of each fresh item
-	repeats := map[int]int{} // batch index -> index of the fresh item it repeats
-	for i, n := range req.Items {
-		if hit, ok := s.knownMatch(n); ok {
-			reg, err := s.linkKnown(ctx, hit, n.Reference)
-			if err != nil {
-				return fmt.Errorf("items[%d] (earlier known items are linked): %w", i, err)
-			}
-			resp.Results[i] = reg
-			continue
-		}
-		if j, d, ok := repeatOf(n, fresh, s.cfg.Threshold); ok {
-			repeats[i] = j
-			resp.Results[i] = api.Registration{Duplicate: true, Distance: d}
-			continue
-		}
-		fresh = append(fresh, n)
-		freshAt = append(freshAt, i)
-	}
-
-	// Store the new items in one transaction, then answer the repeats with them.
-	if len(fresh) > 0 {
-		items, err := s.store.CreateItems(ctx, fresh)
-		if err != nil {
-			return err
-		}
-		for k, it := range items {
-			resp.Results[freshAt[k]] = api.Registration{Item: it}
-		}
-		for i, j := range repeats {
-			resp.Results[i].Item = items[j]
-		}
-		if err := s.known.Sync(ctx); err != nil {
-			s.log.Error("index sync after registration", "items", len(items), "err", err)
-		}
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, api.BatchResponse{Results: regs})
 	return nil
-}
-
-// repeatOf reports whether a PDQ signal of n lies within threshold of one of the
-// items in batch, and which one.
-func repeatOf(n dnadb.NewItem, batch []dnadb.NewItem, threshold int) (int, int, bool) {
-	for j, b := range batch {
-		for _, sa := range n.Signals {
-			ha, err := dnadb.ParseHash256(sa.Value)
-			if sa.Type != dnadb.SignalPDQ || err != nil {
-				continue
-			}
-			for _, sb := range b.Signals {
-				hb, err := dnadb.ParseHash256(sb.Value)
-				if sb.Type != dnadb.SignalPDQ || err != nil {
-					continue
-				}
-				if d := ha.Distance(hb); d <= threshold {
-					return j, d, true
-				}
-			}
-		}
-	}
-	return 0, 0, false
 }
 
 // uploadItem registers an item from a photo in the request body. The server hashes
@@ -142,11 +70,11 @@ func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n.Signals = []dnadb.Signal{photo.Signal()}
-	reg, err := s.register(r.Context(), n)
+	regs, err := s.register(r.Context(), []dnadb.NewItem{n})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, registrationStatus(reg), reg)
+	writeJSON(w, registrationStatus(regs[0]), regs[0])
 	return nil
 }
 
@@ -166,67 +94,118 @@ func (s *Server) checkNew(n dnadb.NewItem) error {
 	return nil
 }
 
-// register stores a registration, or links it to the known item that one of its
-// PDQ signals matches, so that filters never see the same material twice. Known
-// items are those pending or confirmed; rejected and withdrawn ones may be
-// registered anew.
-func (s *Server) register(ctx context.Context, n dnadb.NewItem) (api.Registration, error) {
-	if err := s.checkNew(n); err != nil {
-		return api.Registration{}, err
+// register stores registrations, linking each that is of known material to the
+// item it matches, so that filters never see the same material twice. Known items
+// are those pending or confirmed (rejected and withdrawn ones may be registered
+// anew) and the items the same call creates. The check runs inside the store's
+// write transaction, so two agencies registering one photo at the same moment,
+// through one server or two, still make one item.
+func (s *Server) register(ctx context.Context, ns []dnadb.NewItem) ([]api.Registration, error) {
+	for i, n := range ns {
+		if err := s.checkNew(n); err != nil {
+			if len(ns) > 1 {
+				err = dnadb.Errorf(dnadb.KindOf(err), "items[%d]: %w", i, err)
+			}
+			return nil, err
+		}
 	}
 
-	// Bring the index of known items up to date, so that a registration made a
-	// moment ago through this or another server is found.
-	if err := s.known.Sync(ctx); err != nil {
-		return api.Registration{}, err
+	synced := false
+	known := func(ctx context.Context, n dnadb.NewItem, created []dnadb.Item) (int64, bool,
+		error) {
+		// Under the write lock every earlier registration has committed: bring the
+		// index of known items up to date once, then look.
+		if !synced {
+			if err := s.known.Sync(ctx); err != nil {
+				return 0, false, err
+			}
+			synced = true
+		}
+		if id, ok := s.knownMatch(n); ok {
+			return id, true, nil
+		}
+		for _, it := range created {
+			if signalsMatch(n.Signals, it.Signals, s.cfg.Threshold) {
+				return it.ID, true, nil
+			}
+		}
+		return 0, false, nil
 	}
-	if hit, ok := s.knownMatch(n); ok {
-		return s.linkKnown(ctx, hit, n.Reference)
-	}
-
-	it, err := s.store.CreateItem(ctx, n)
+	regs, err := s.store.Register(ctx, ns, known)
 	if err != nil {
-		return api.Registration{}, err
+		return nil, err
 	}
 	if err := s.known.Sync(ctx); err != nil {
-		s.log.Error("index sync after registration", "item", it.ID, "err", err)
+		s.log.Error("index sync after registration", "items", len(regs), "err", err)
 	}
-	return api.Registration{Item: it}, nil
+
+	out := make([]api.Registration, len(regs))
+	for i, r := range regs {
+		out[i] = api.Registration{Item: r.Item, Duplicate: r.Duplicate}
+	}
+	return out, nil
 }
 
-// linkKnown links a registration to the known item it matched, as a further
-// source. A caller that registered the material before is shown its item.
-func (s *Server) linkKnown(ctx context.Context, hit dnadb.Match,
-	ref string) (api.Registration, error) {
-	it, err := s.store.AddSource(ctx, hit.ItemID, "", ref)
-	if errors.Is(err, dnadb.ErrConflict) {
-		it, err = s.store.Item(ctx, hit.ItemID)
-	}
-	if err != nil {
-		return api.Registration{}, err
-	}
-	return api.Registration{Item: it, Duplicate: true, Distance: hit.Distance}, nil
-}
-
-// knownMatch returns the closest known item that a PDQ signal of n matches.
-func (s *Server) knownMatch(n dnadb.NewItem) (dnadb.Match, bool) {
+// knownMatch returns a known item that a signal of n matches: a PDQ hash within
+// the threshold, or a video file with the same digest.
+func (s *Server) knownMatch(n dnadb.NewItem) (int64, bool) {
 	var best dnadb.Match
 	found := false
+	var vq matcher.VideoQuery
 	for _, sg := range n.Signals {
-		if sg.Type != dnadb.SignalPDQ {
-			continue
+		switch sg.Type {
+		case dnadb.SignalPDQ:
+			h, err := dnadb.ParseHash256(sg.Value)
+			if err != nil {
+				continue
+			}
+			for _, m := range s.known.Match(matcher.Query{Hash: h}, s.cfg.Threshold) {
+				if !found || m.Distance < best.Distance {
+					best, found = m, true
+				}
+			}
+		case dnadb.SignalMD5:
+			vq.MD5 = sg.Value
+		case dnadb.SignalSHA256:
+			vq.SHA256 = sg.Value
 		}
-		h, err := dnadb.ParseHash256(sg.Value)
-		if err != nil {
-			continue
-		}
-		for _, m := range s.known.Match(matcher.Query{Hash: h}, s.cfg.Threshold) {
-			if !found || m.Distance < best.Distance {
-				best, found = m, true
+	}
+	if found {
+		return best.ItemID, true
+	}
+	if vq.MD5 != "" || vq.SHA256 != "" {
+		for _, m := range s.known.MatchVideo(vq, matcher.VideoOptions{}) {
+			if m.Exact {
+				return m.ItemID, true
 			}
 		}
 	}
-	return best, found
+	return 0, false
+}
+
+// signalsMatch reports whether a PDQ signal of a lies within threshold of one of
+// b, or a digest of a equals one of b.
+func signalsMatch(a, b []dnadb.Signal, threshold int) bool {
+	for _, sa := range a {
+		for _, sb := range b {
+			if sa.Type != sb.Type {
+				continue
+			}
+			switch sa.Type {
+			case dnadb.SignalPDQ:
+				ha, err1 := dnadb.ParseHash256(sa.Value)
+				hb, err2 := dnadb.ParseHash256(sb.Value)
+				if err1 == nil && err2 == nil && ha.Distance(hb) <= threshold {
+					return true
+				}
+			case dnadb.SignalMD5, dnadb.SignalSHA256:
+				if sa.Value == sb.Value {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // registrationStatus is 201 for a new item and 200 for a known one.

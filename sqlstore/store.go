@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,16 +114,19 @@ func (s *Store) Close() error { return s.db.Close() }
 // CreateItem stores a pending item, its signals, its first source, a "created"
 // change and an audit entry in one transaction.
 func (s *Store) CreateItem(ctx context.Context, n dnadb.NewItem) (dnadb.Item, error) {
-	items, err := s.CreateItems(ctx, []dnadb.NewItem{n})
+	regs, err := s.Register(ctx, []dnadb.NewItem{n}, nil)
 	if err != nil {
 		return dnadb.Item{}, err
 	}
-	return items[0], nil
+	return regs[0].Item, nil
 }
 
-// CreateItems stores several items as CreateItem does, all in one transaction.
-func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.Item, error) {
-	// Check every item before storing any.
+// Register stores registrations in one transaction, asking known under the write
+// lock whether each is of material already registered.
+func (s *Store) Register(ctx context.Context, ns []dnadb.NewItem,
+	known dnadb.KnownFunc) ([]dnadb.Registered, error) {
+	// Check every registration before storing any.
+	ns = slices.Clone(ns)
 	for i, n := range ns {
 		nn, err := n.Normalize()
 		if err != nil {
@@ -135,9 +139,10 @@ func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.It
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 
-	ids := make([]int64, len(ns))
+	out := make([]dnadb.Registered, len(ns))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		orgs := map[string]int64{}
+		var created []dnadb.Item
 		for i, n := range ns {
 			org, ok := orgs[n.Source]
 			if !ok {
@@ -147,29 +152,86 @@ func (s *Store) CreateItems(ctx context.Context, ns []dnadb.NewItem) ([]dnadb.It
 				}
 				orgs[n.Source] = org
 			}
+
+			// Link known material to its item; store the rest as new items.
+			if known != nil {
+				id, ok, err := known(ctx, n, created)
+				if err != nil {
+					return err
+				}
+				if ok {
+					if err := s.link(ctx, tx, id, org, n, now); err != nil {
+						return err
+					}
+					out[i] = dnadb.Registered{Item: dnadb.Item{ID: id}, Duplicate: true}
+					continue
+				}
+			}
 			id, err := s.insertItem(ctx, tx, n, org, now)
 			if err != nil {
 				return err
 			}
-			ids[i] = id
+			out[i].Item = dnadb.Item{ID: id, Signals: n.Signals}
+			created = append(created, out[i].Item)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create item: %w", err)
+		return nil, fmt.Errorf("register: %w", err)
 	}
 
-	// Read them back in one go: writers are serialised, so the batch's ids are the
-	// only ones in their range.
-	items, err := s.queryItems(ctx, `WHERE id BETWEEN $1 AND $2 ORDER BY id`, ids[0],
-		ids[len(ids)-1])
+	// Read the items back as they now stand.
+	ids := make([]any, len(out))
+	marks := make([]string, len(out))
+	for i, r := range out {
+		ids[i], marks[i] = r.Item.ID, fmt.Sprintf("$%d", i+1)
+	}
+	items, err := s.queryItems(ctx, `WHERE id IN (`+strings.Join(marks, ", ")+`) ORDER BY id`,
+		ids...)
 	if err != nil {
-		return nil, fmt.Errorf("create item: read back: %w", err)
+		return nil, fmt.Errorf("register: read back: %w", err)
 	}
-	if len(items) != len(ids) {
-		return nil, fmt.Errorf("create item: read back %d items, want %d", len(items), len(ids))
+	byID := map[int64]dnadb.Item{}
+	for _, it := range items {
+		byID[it.ID] = it
 	}
-	return items, nil
+	for i := range out {
+		out[i].Item = byID[out[i].Item.ID]
+	}
+	return out, nil
+}
+
+// link records org's registration of known item id inside tx: a further source,
+// unless org already stands as one.
+func (s *Store) link(ctx context.Context, tx *sql.Tx, id, org int64, n dnadb.NewItem,
+	now time.Time) error {
+	st, err := itemStatus(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	var standing int
+	err = tx.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM item_sources
+		WHERE item_id = $1 AND org_id = $2 AND withdrawn_at = 0`, id, org).Scan(&standing)
+	if err != nil {
+		return err
+	}
+	if standing > 0 {
+		return nil
+	}
+	if err := insertSource(ctx, tx, id, org, n.Reference, now); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE items SET updated_at = $1 WHERE id = $2`,
+		now.UnixMicro(), id)
+	if err != nil {
+		return err
+	}
+	if err := appendChange(ctx, tx, id, dnadb.ChangeSourced, st, n.Source, now); err != nil {
+		return err
+	}
+	return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "item.source", itemTarget(id),
+		dnadb.OutcomeOK))
 }
 
 // insertItem inserts one item with its first source and signals, logs the change
