@@ -234,7 +234,9 @@ func (k OrgKind) MayHold(r Role) bool {
 	case RoleConsumer:
 		return k == OrgVendor || k == OrgPlatform || k == OrgRegulator || k == OrgCentre
 	case RoleAuditor:
-		return k == OrgCentre || k == OrgRegulator
+		// The trail names who registered what, which the agencies may not learn of
+		// each other; only the centre reads it.
+		return k == OrgCentre
 	}
 	return false
 }

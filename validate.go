@@ -1,5 +1,10 @@
 package dnadb
 
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
 // Limits on the text a source may attach to an item.
 const (
 	MaxSourceLen    = 200
@@ -76,6 +81,9 @@ func (n NewItem) Normalize() (NewItem, error) {
 		return n, Errorf(ErrInvalid, "reference is %d bytes, limit %d",
 			len(n.Reference), MaxReferenceLen)
 	}
+	if err := CheckText("reference", n.Reference); err != nil {
+		return n, err
+	}
 	if len(n.Signals) == 0 {
 		return n, Errorf(ErrInvalid, "no signals: an item needs at least one")
 	}
@@ -93,4 +101,20 @@ func (n NewItem) Normalize() (NewItem, error) {
 		out.Signals[i] = ns
 	}
 	return out, nil
+}
+
+// CheckText refuses text that is not valid UTF-8 or that holds control characters
+// (NUL, escape sequences, line breaks), which a database may refuse and a terminal
+// would obey when the text is printed. It fails with ErrInvalid naming the field.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return Errorf(ErrInvalid, "%s is not valid UTF-8", field)
+	}
+	for i, c := range s {
+		if unicode.IsControl(c) {
+			return Errorf(ErrInvalid, "%s holds a control character (%U) at byte %d", field,
+				c, i+1)
+		}
+	}
+	return nil
 }

@@ -149,30 +149,24 @@ type process struct {
 	verb    string // "probe" or "decode", for messages
 	name    string // the file's base name, for messages
 	input   string // the file as given to the tool
-	timeout time.Duration
+	timeout time.Duration // a time limit of the run's own; none if zero
 	cmd     *exec.Cmd
 	stdout  io.ReadCloser
 	stderr  *tailBuffer
-	parent  context.Context // the caller's context
-	ctx     context.Context // parent with the deadline
+	ctx     context.Context
 	cancel  context.CancelFunc
 }
 
-// start runs tool with args, under a deadline of p.timeout (none if zero) and the
-// caller's ctx. The caller reads p.stdout, then always calls p.wait.
+// start runs tool with args under the caller's ctx and, if p.timeout is
+// positive, a time limit. The caller reads p.stdout, then always calls p.wait.
 func (p *process) start(ctx context.Context, args []string) error {
 	path, err := toolPath(p.tool)
 	if err != nil {
 		return err
 	}
 
-	// The deadline and the context, which kill the whole process group.
-	p.parent = ctx
-	if p.timeout > 0 {
-		p.ctx, p.cancel = context.WithTimeout(ctx, p.timeout)
-	} else {
-		p.ctx, p.cancel = context.WithCancel(ctx)
-	}
+	// The context, whose end kills the whole process group.
+	p.ctx, p.cancel = withLimit(ctx, p.timeout)
 	args = append(append([]string(nil), commonArgs...), args...)
 	p.cmd = exec.CommandContext(p.ctx, path, args...)
 	p.stderr = &tailBuffer{max: MaxStderr}
@@ -208,18 +202,34 @@ func (p *process) wait(abandon bool) error {
 	case abandon || err == nil:
 		return nil
 	case ctxErr != nil:
-		return p.stopped()
+		return p.stopped(ctxErr)
 	}
 	return p.classify(err)
 }
 
-// stopped returns the error of a run cut short by its deadline or its caller.
-func (p *process) stopped() error {
-	if err := p.parent.Err(); err != nil {
-		return fmt.Errorf("%s %q: %s stopped: %w", p.verb, p.name, p.tool, err)
+// stopped returns the error of a run cut short by a time limit or by the caller.
+func (p *process) stopped(ctxErr error) error {
+	var lim limitError
+	if errors.As(context.Cause(p.ctx), &lim) {
+		return fmt.Errorf("%s %q: %s timed out after %v: %w", p.verb, p.name, p.tool,
+			time.Duration(lim), ctxErr)
 	}
-	return fmt.Errorf("%s %q: %s timed out after %v: %w", p.verb, p.name, p.tool, p.timeout,
-		p.ctx.Err())
+	return fmt.Errorf("%s %q: %s stopped: %w", p.verb, p.name, p.tool, ctxErr)
+}
+
+// limitError is the cause of a context ended by one of this package's time
+// limits.
+type limitError time.Duration
+
+func (e limitError) Error() string { return "time limit " + time.Duration(e).String() }
+
+// withLimit returns ctx with a time limit of d, if d is positive, whose end has a
+// limitError for cause.
+func withLimit(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, d, limitError(d))
 }
 
 // classify turns a failed run into an error of the right kind.

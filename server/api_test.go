@@ -9,11 +9,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/server"
 )
 
 // hugePNG returns a PNG signature and an IHDR chunk claiming 100000x100000 pixels,
@@ -170,4 +172,40 @@ func farHash(i int) string {
 		h[k] = byte(r.Uint32())
 	}
 	return h.String()
+}
+
+// TestStrayLimit sends requests with no token or a guessed one from one address:
+// past the burst they are refused with 429, so that guessing tokens is slow, while a
+// valid token from the same address still gets through.
+func TestStrayLimit(t *testing.T) {
+	e := newEnvConfig(t, server.Config{})
+	limited := 0
+	for i := range server.DefaultStrayBurst + 10 {
+		req, _ := http.NewRequest("GET", e.url+"/v1/whoami", nil)
+		if i%2 == 1 {
+			req.Header.Set("Authorization", "Bearer dnadb_guess"+strconv.Itoa(i))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			if resp.Header.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+			limited++
+		default:
+			t.Fatalf("request %d without a valid token: %s", i, resp.Status)
+		}
+	}
+	if limited < 5 {
+		t.Errorf("%d of %d requests without a valid token were limited, want at least 5",
+			limited, server.DefaultStrayBurst+10)
+	}
+	if _, err := e.as("consumer").WhoAmI(context.Background()); err != nil {
+		t.Errorf("valid token after the strays: %v", err)
+	}
 }

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +19,7 @@ import (
 	"github.com/dnadb/dnadb/access"
 	"github.com/dnadb/dnadb/api"
 	"github.com/dnadb/dnadb/fingerprint"
+	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
 	"github.com/dnadb/dnadb/pdq"
 )
@@ -105,6 +109,7 @@ func (s *Server) mux() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, pattern := mux.Handler(r); pattern == "" {
+			w.Header().Set("X-Request-Id", requestID(r))
 			s.noRoute(w, r, h)
 			return
 		}
@@ -121,12 +126,15 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request,
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || secret == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dnadb"`)
-		return ctx, dnadb.Errorf(dnadb.ErrUnauthenticated,
-			"%s needs a token: send Authorization: Bearer TOKEN", r.URL.Path)
+		return ctx, s.stray(w, r, dnadb.Errorf(dnadb.ErrUnauthenticated,
+			"%s needs a token: send Authorization: Bearer TOKEN", r.URL.Path))
 	}
 	p, err := s.raw.Authenticate(ctx, strings.TrimSpace(secret))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dnadb", error="invalid_token"`)
+		if dnadb.KindOf(err) == dnadb.ErrUnauthenticated {
+			err = s.stray(w, r, err)
+		}
 		return ctx, err
 	}
 	ctx = dnadb.WithPrincipal(ctx, p)
@@ -146,6 +154,25 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request,
 		return ctx, err
 	}
 	return ctx, nil
+}
+
+// stray handles a request refused for want of a valid token. Such refusals are
+// not written to the audit trail, where anyone could flood it; they are logged,
+// counted, and limited per client address, so that guessing tokens is slow.
+func (s *Server) stray(w http.ResponseWriter, r *http.Request, refusal error) error {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	s.log.Warn("refused without a valid token", "addr", addr, "path", r.URL.Path,
+		"request_id", dnadb.RequestIDFrom(r.Context()), "err", refusal)
+	if wait, ok := s.strays.allow(addr); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return dnadb.Errorf(dnadb.ErrRateLimited,
+			"too many requests without a valid token from %s; retry in %s", addr,
+			wait.Round(time.Millisecond))
+	}
+	return refusal
 }
 
 // requestID returns the caller's X-Request-Id if it is sensible, else a new one.
@@ -373,6 +400,17 @@ func (s *Server) matchUpload(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, error) {
 	profile := dnadb.Profile(r.URL.Query().Get("profile"))
 
+	// Read the whole photo first, up to the decoder's byte limit, so that a slow
+	// sender holds no decode slot while its bytes trickle in.
+	limit := s.cfg.Decoder.MaxBytes
+	if limit <= 0 {
+		limit = imagefile.DefaultMaxBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return fingerprint.Photo{}, dnadb.Errorf(dnadb.ErrInvalid, "uploaded photo: %w", err)
+	}
+
 	// Wait for a decode slot, so that a burst of large photos cannot exhaust
 	// memory; a caller that gives up waiting frees its place in the queue.
 	select {
@@ -384,8 +422,8 @@ func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, er
 			r.Context().Err())
 	}
 
-	// The decoder stops reading at its own byte limit and reports it.
-	return s.hasher(profile, dihedral).Hash("uploaded photo", r.Body)
+	// The decoder checks the byte limit again and reports it.
+	return s.hasher(profile, dihedral).Hash("uploaded photo", bytes.NewReader(body))
 }
 
 // threshold resolves a request's threshold: zero means the server's own, and a

@@ -31,6 +31,10 @@ const (
 	// rate per second and the burst above it. A batch request counts once.
 	DefaultRate  = 50
 	DefaultBurst = 100
+	// DefaultStrayRate and DefaultStrayBurst limit, per client address, the
+	// requests that come without a valid token, each of which costs a lookup.
+	DefaultStrayRate  = 5
+	DefaultStrayBurst = 20
 	// DefaultReadTimeout is long enough for the largest photo over a slow link.
 	DefaultReadTimeout = 2 * time.Minute
 )
@@ -53,7 +57,8 @@ type Config struct {
 	// other processes; zero means matcher.DefaultSyncInterval.
 	SyncInterval time.Duration
 	// Rate and Burst limit each token's requests; zero means DefaultRate and
-	// DefaultBurst, and a negative Rate turns the limit off.
+	// DefaultBurst, and a negative Rate turns the limit off, together with the
+	// limit on requests without a valid token (DefaultStrayRate).
 	Rate  float64
 	Burst int
 	// MaxDecodes caps the uploaded photos decoded at once, since one large photo
@@ -107,8 +112,9 @@ type Server struct {
 	// pending and confirmed items, which registrations are checked against.
 	matcher *matcher.Matcher
 	known   *matcher.Matcher
-	limits  *limiter
-	decodes chan struct{} // a slot per decode allowed at once
+	limits  *limiter[int64]  // per token
+	strays  *limiter[string] // per address, for requests without a valid token
+	decodes chan struct{}    // a slot per decode allowed at once
 	metrics *metrics
 	log     *slog.Logger
 	routes  []route
@@ -140,7 +146,8 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		raw:     store,
 		matcher: m,
 		known:   known,
-		limits:  newLimiter(cfg.Rate, cfg.Burst),
+		limits:  newLimiter[int64](cfg.Rate, cfg.Burst),
+		strays:  newLimiter[string](strayRate(cfg.Rate), DefaultStrayBurst),
 		decodes: make(chan struct{}, cfg.MaxDecodes),
 		log:     cfg.Logger,
 	}
@@ -203,4 +210,13 @@ func (s *Server) checkQuality(what string, q int) error {
 			what, q, s.cfg.QualityFloor)
 	}
 	return nil
+}
+
+// strayRate is the rate limit of requests without a valid token: off when the
+// per-token limit is off.
+func strayRate(tokenRate float64) float64 {
+	if tokenRate < 0 {
+		return -1
+	}
+	return DefaultStrayRate
 }

@@ -48,6 +48,20 @@ func (s *Store) CreateOrg(ctx context.Context, name string, kind dnadb.OrgKind) 
 		if taken > 0 {
 			return dnadb.Errorf(dnadb.ErrConflict, "organisation %q exists", name)
 		}
+
+		// There is one centre: the commission that runs the database.
+		if kind == dnadb.OrgCentre {
+			var centre string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM orgs WHERE kind = $1`,
+				dnadb.OrgCentre).Scan(&centre)
+			if err == nil {
+				return dnadb.Errorf(dnadb.ErrConflict,
+					"the centre exists (%s); there is only one", centre)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		err = tx.QueryRowContext(ctx, `
 			INSERT INTO orgs (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id`,
 			name, kind, now.UnixMicro()).Scan(&id)
@@ -107,9 +121,12 @@ func (s *Store) Org(ctx context.Context, id int64) (dnadb.Org, error) {
 // CreateToken adds a token and returns it with its secret.
 func (s *Store) CreateToken(ctx context.Context, nt dnadb.NewToken) (dnadb.Token, string,
 	error) {
-	if nt.Name == "" || len(nt.Name) > 100 || strings.ContainsAny(nt.Name, "/\n") {
+	if nt.Name == "" || len(nt.Name) > 100 || strings.Contains(nt.Name, "/") {
 		return dnadb.Token{}, "", dnadb.Errorf(dnadb.ErrInvalid,
-			"token name %q: want 1 to 100 characters without '/' or newlines", nt.Name)
+			"token name %q: want 1 to 100 bytes without '/'", nt.Name)
+	}
+	if err := dnadb.CheckText("token name", nt.Name); err != nil {
+		return dnadb.Token{}, "", err
 	}
 	if len(nt.Roles) == 0 {
 		return dnadb.Token{}, "", dnadb.Errorf(dnadb.ErrInvalid, "token has no roles")

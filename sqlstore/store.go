@@ -360,8 +360,9 @@ func (s *Store) WithdrawSource(ctx context.Context, id int64, org string) (dnadb
 		if err != nil {
 			return err
 		}
+		// A rejection stands: the last source leaving does not undo the evaluation.
 		action := "item.source.withdraw"
-		if standing == 0 && from != dnadb.StatusWithdrawn {
+		if standing == 0 && (from == dnadb.StatusPending || from == dnadb.StatusConfirmed) {
 			action = "item.withdraw"
 			if err := s.setStatus(ctx, tx, id, dnadb.StatusWithdrawn, org, now); err != nil {
 				return err

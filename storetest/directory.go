@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,10 +78,25 @@ func testSources(t *testing.T, s dnadb.Store) {
 			it.DecidedBy)
 	}
 
+	// A rejected item stays rejected when its last source withdraws.
+	rej := mustCreate(t, s, newItem("regulator", hashB))
+	if _, err := s.Decide(ctx, rej.ID, dnadb.DecisionReject, "centre/e1"); err != nil {
+		t.Fatal(err)
+	}
+	rej, err = s.WithdrawSource(ctx, rej.ID, "regulator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rej.Status != dnadb.StatusRejected || rej.DecidedBy != "centre/e1" {
+		t.Errorf("rejected item after its source withdrew: %s by %q, want rejected by centre/e1",
+			rej.Status, rej.DecidedBy)
+	}
+
 	changes, err := s.Changes(ctx, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	changes = slices.DeleteFunc(changes, func(c dnadb.Change) bool { return c.ItemID != it.ID })
 	var kinds []string
 	for _, c := range changes {
 		kinds = append(kinds, fmt.Sprintf("%s:%s", c.Kind, c.Status))
@@ -131,6 +147,7 @@ func testOrgs(t *testing.T, s dnadb.Store) {
 		{"Upper Case", dnadb.OrgPolice, dnadb.ErrInvalid},
 		{"x/y", dnadb.OrgPolice, dnadb.ErrInvalid},
 		{"fine", "ministry", dnadb.ErrInvalid},
+		{"second-centre", dnadb.OrgCentre, dnadb.ErrConflict},
 	}
 	for _, b := range bad {
 		if _, err := s.CreateOrg(ctx, b.name, b.kind); !errors.Is(err, b.want) {
@@ -187,6 +204,13 @@ func testTokens(t *testing.T, s dnadb.Store) {
 		Roles: []dnadb.Role{dnadb.RoleEvaluator}})
 	if !errors.Is(err, dnadb.ErrInvalid) {
 		t.Errorf("evaluator token for a vendor: error = %v, want ErrInvalid", err)
+	}
+	for _, name := range []string{"ev\x1b[2Jroot", "a\x00b", "two\nlines", "a/b", ""} {
+		_, _, err = s.CreateToken(ctx, dnadb.NewToken{OrgID: vendor.ID, Name: name,
+			Roles: []dnadb.Role{dnadb.RoleConsumer}})
+		if !errors.Is(err, dnadb.ErrInvalid) {
+			t.Errorf("token named %q: error = %v, want ErrInvalid", name, err)
+		}
 	}
 	_, _, err = s.CreateToken(ctx, dnadb.NewToken{OrgID: 9999, Name: "x",
 		Roles: []dnadb.Role{dnadb.RoleConsumer}})

@@ -137,7 +137,12 @@ func testInvalidNothingStored(t *testing.T, s dnadb.Store) {
 			n.Category = "x"
 			return n
 		}(),
-		"no source":      newItem("", hashA),
+		"no source": newItem("", hashA),
+		"NUL in reference": func() dnadb.NewItem {
+			n := newItem("police", hashA)
+			n.Reference = "a\x00b"
+			return n
+		}(),
 		"unknown source": newItem("nobody", hashA),
 		"bad quality": func() dnadb.NewItem {
 			n := newItem("police", hashA)

@@ -44,6 +44,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
+	switch verb {
+	case "bootstrap", "org create", "org list", "token create", "token list", "token revoke":
+	default:
+		return usagef("admin: unknown command %q; want one of:\n  %s", verb, adminUsage)
+	}
 	st, err := sqlstore.Open(ctx, *storeFlag)
 	if err != nil {
 		return err

@@ -133,6 +133,7 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Hash every file locally, keeping the ones that hashed well enough to match.
 	h := fingerprint.Hasher{Profile: dnadb.Profile(*profile), Dihedral: *dihedral}
 	var queries []api.MatchQuery
+	var paths []string // the file of each query
 	failed := 0
 	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
 		if r.err != nil {
@@ -147,7 +148,11 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				"too weak to match\n", r.path, q, floor)
 			return
 		}
-		mq := api.MatchQuery{Ref: r.path, Hash: r.photo.Hash.String(), Quality: &q}
+		// The ref sent is the file's place in the batch, never its path: a file
+		// name may say whose photo it is.
+		mq := api.MatchQuery{Ref: strconv.Itoa(len(queries)), Hash: r.photo.Hash.String(),
+			Quality: &q}
+		paths = append(paths, r.path)
 		if *dihedral {
 			for _, v := range r.photo.Dihedral {
 				mq.Dihedral = append(mq.Dihedral, v.String())
@@ -163,9 +168,13 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		batch := queries[start:min(start+server.DefaultMaxBatch, len(queries))]
 		results, err := matchBatch(ctx, c, batch, *threshold)
 		if err != nil {
-			return err
+			return fmt.Errorf("match %s to %s: %w", paths[start],
+				paths[start+len(batch)-1], err)
 		}
 		for _, r := range results {
+			if i, err := strconv.Atoi(r.Ref); err == nil && i >= 0 && i < len(paths) {
+				r.Ref = paths[i]
+			}
 			if *format == "json" {
 				enc.Encode(r)
 				continue
@@ -180,14 +189,11 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// matchBatch sends one batch, naming its files if it fails.
+// matchBatch sends one batch.
 func matchBatch(ctx context.Context, c *client.Client, batch []api.MatchQuery,
 	threshold int) ([]api.MatchResult, error) {
 	resp, err := c.Match(ctx, api.MatchRequest{Queries: batch, Threshold: threshold})
-	if err != nil {
-		return nil, fmt.Errorf("match %s to %s: %w", batch[0].Ref, batch[len(batch)-1].Ref, err)
-	}
-	return resp.Results, nil
+	return resp.Results, err
 }
 
 // qualityFloor asks the server for the lowest quality it stores or matches.
