@@ -2,6 +2,7 @@ package dnadb
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,10 +13,17 @@ import (
 // AuditGenesis is the PrevHash of the first audit entry.
 var AuditGenesis = strings.Repeat("0", 64)
 
-// ComputeHash returns the hash that e must carry: SHA-256 over its sequence number,
-// time, actor, act and outcome and the previous entry's hash, each field written
-// as text and ended by a newline, so that no two different entries share an input.
-func (e AuditEntry) ComputeHash() string {
+// ComputeHash returns the hash that e must carry in a trail without a key:
+// SHA-256 over its sequence number, time, actor, act and outcome and the previous
+// entry's hash, each field written as text and ended by a newline, so that no two
+// different entries share an input.
+func (e AuditEntry) ComputeHash() string { return e.Seal(nil) }
+
+// Seal returns the hash that e must carry in a trail kept with key: HMAC-SHA256
+// keyed with key over the same text as ComputeHash, or ComputeHash itself when key
+// is empty. Someone who can write to the database but does not hold the key can
+// then not forge an entry, nor rewrite the chain after one.
+func (e AuditEntry) Seal(key []byte) string {
 	var b strings.Builder
 	for _, f := range []string{
 		strconv.FormatInt(e.Seq, 10),
@@ -31,8 +39,25 @@ func (e AuditEntry) ComputeHash() string {
 		b.WriteString(f)
 		b.WriteByte('\n')
 	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:])
+	if len(key) == 0 {
+		sum := sha256.Sum256([]byte(b.String()))
+		return hex.EncodeToString(sum[:])
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(b.String()))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// MinAuditKey is the shortest audit key accepted, in bytes.
+const MinAuditKey = 32
+
+// CheckAuditKey refuses a key too short to resist guessing.
+func CheckAuditKey(key []byte) error {
+	if len(key) > 0 && len(key) < MinAuditKey {
+		return Errorf(ErrInvalid, "audit key is %d bytes; want at least %d", len(key),
+			MinAuditKey)
+	}
+	return nil
 }
 
 // ChainError names the first audit entry where the chain breaks.
@@ -50,12 +75,17 @@ func (e *ChainError) Error() string {
 }
 
 // VerifyAudit walks the whole trail in order and checks that sequence numbers run
-// from 1 without a gap, that every entry's hash matches its content, and that each
-// entry's PrevHash is the hash of the entry before it. It returns the number of
-// good entries before the first bad one, and a *ChainError naming the first entry
-// that was altered, inserted or removed. The trail may grow while it is walked:
-// entries appended meanwhile are checked too, or left for the next walk.
-func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
+// from 1 without a gap, that every entry's hash is its Seal under key, and that
+// each entry's PrevHash is the hash of the entry before it. It returns the number
+// of good entries before the first bad one, and a *ChainError naming the first
+// entry that was altered, inserted or removed. The trail may grow while it is
+// walked: entries appended meanwhile are checked too, or left for the next walk.
+//
+// Without a key, someone who can write to the database and knows the scheme can
+// rewrite the trail from some entry on and recompute every hash after it. Record
+// the head that verification reports somewhere else and check it later with
+// VerifyAnchor, or keep the trail with a key.
+func VerifyAudit(ctx context.Context, log AuditLog, key []byte) (int64, error) {
 	prev := AuditEntry{Hash: AuditGenesis}
 	var n int64
 	for {
@@ -84,7 +114,7 @@ func VerifyAudit(ctx context.Context, log AuditLog) (int64, error) {
 			}
 		}
 		for _, e := range page {
-			if err := checkLink(prev, e); err != nil {
+			if err := checkLink(prev, e, key); err != nil {
 				// The head is read after e, so a real entry is never past it: one
 				// that is was added behind the store's back, whatever its hash.
 				seq, _, herr := log.AuditHead(ctx)
@@ -118,8 +148,8 @@ func checkHead(last AuditEntry, seq int64, hash string) *ChainError {
 }
 
 // checkLink checks entry e against the entry before it.
-func checkLink(prev, e AuditEntry) error {
-	selfOK := e.ComputeHash() == e.Hash
+func checkLink(prev, e AuditEntry, key []byte) error {
+	selfOK := hmac.Equal([]byte(e.Seal(key)), []byte(e.Hash))
 	linked := e.PrevHash == prev.Hash
 	switch {
 	case e.Seq > prev.Seq+1:
@@ -136,6 +166,25 @@ func checkLink(prev, e AuditEntry) error {
 			Detail: fmt.Sprintf("its hash is consistent but it does not link to entry %d: "+
 				"either it was inserted or entry %d was altered and its hash recomputed",
 				prev.Seq, prev.Seq)}
+	}
+	return nil
+}
+
+// VerifyAnchor checks that the trail still holds entry seq with the hash recorded
+// for it earlier, outside the database: a trail rewritten from before seq on,
+// however carefully, does not. It fails with a *ChainError.
+func VerifyAnchor(ctx context.Context, log AuditLog, seq int64, hash string) error {
+	page, err := log.AuditEntries(ctx, seq-1, 1)
+	if err != nil {
+		return fmt.Errorf("verify anchor: %w", err)
+	}
+	if len(page) == 0 || page[0].Seq != seq {
+		return &ChainError{Seq: seq, Problem: "removed",
+			Detail: "the anchored entry is not in the trail"}
+	}
+	if page[0].Hash != hash {
+		return &ChainError{Seq: seq, Problem: "altered",
+			Detail: "its hash is not the one anchored; the trail was rewritten from here or before"}
 	}
 	return nil
 }

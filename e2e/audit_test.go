@@ -96,7 +96,7 @@ func makeHistory(t *testing.T, store string) {
 }
 
 // okLine is what "dnadb audit verify" prints for an intact trail.
-var okLine = regexp.MustCompile(`^ok: (\d+) entries, head (\d+) [0-9a-f]{64}\n$`)
+var okLine = regexp.MustCompile(`^ok: (\d+) entries, head (\d+):[0-9a-f]{64}\n`)
 
 // verifyOK runs "dnadb audit verify" on store, requires it to pass, and returns the
 // number of entries it checked.
@@ -105,7 +105,7 @@ func verifyOK(t *testing.T, store string) int64 {
 	out := mustRun(t, nil, "audit", "verify", "--store", store)
 	m := okLine.FindStringSubmatch(out)
 	if m == nil {
-		t.Fatalf("audit verify = %q, want \"ok: N entries, head N HASH\"", out)
+		t.Fatalf("audit verify = %q, want \"ok: N entries, head N:HASH\"", out)
 	}
 	n, _ := strconv.ParseInt(m[1], 10, 64)
 	if m[1] != m[2] {

@@ -136,12 +136,10 @@ func toolPath(tool string) (string, error) {
 	return path, nil
 }
 
-// commonArgs start every command line: no standard input, no banner, no progress
-// report, only errors logged, and only local files and pipes.
-var commonArgs = []string{
-	"-nostdin", "-hide_banner", "-loglevel", "error",
-	"-protocol_whitelist", "file,pipe",
-}
+// commonArgs start every command line: no banner, only errors logged, and only
+// local files and pipes. Standard input is /dev/null, and ffmpeg is also told not
+// to read it (-nostdin, which ffprobe does not know).
+var commonArgs = []string{"-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,pipe"}
 
 // process is one running ffmpeg or ffprobe.
 type process struct {

@@ -180,7 +180,7 @@ func decodeArgs(input string, info Info, opts Options, w, h int) []string {
 	if opts.NoSIMD {
 		args = append(args, "-cpuflags", "0")
 	}
-	args = append(args, "-nostats")
+	args = append(args, "-nostdin", "-nostats")
 	if opts.Threads > 0 {
 		args = append(args, "-threads", strconv.Itoa(opts.Threads))
 	}

@@ -666,7 +666,7 @@ func TestDeniedIsAudited(t *testing.T) {
 		}
 		after = page.NextAfter
 	}
-	if _, err := dnadb.VerifyAudit(ctx, e.store); err != nil {
+	if _, err := dnadb.VerifyAudit(ctx, e.store, nil); err != nil {
 		t.Errorf("audit chain: %v", err)
 	}
 

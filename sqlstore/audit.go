@@ -31,7 +31,7 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, rec dnadb.AuditReco
 		Outcome:   rec.Outcome,
 		PrevHash:  head.Hash,
 	}
-	e.Hash = e.ComputeHash()
+	e.Hash = e.Seal(s.auditKey)
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO audit (seq, at, org_id, token_id, action, target, request_id, outcome,
 			prev_hash, hash)
@@ -100,4 +100,15 @@ func (s *Store) AuditHead(ctx context.Context) (int64, string, error) {
 		return 0, "", fmt.Errorf("audit head: %w", err)
 	}
 	return seq, hash, nil
+}
+
+// SetAuditKey makes the store seal new audit entries with key (see
+// dnadb.AuditEntry.Seal). Every process writing to one database must use the same
+// key; a nil key seals with plain SHA-256. Call it before the store is used.
+func (s *Store) SetAuditKey(key []byte) error {
+	if err := dnadb.CheckAuditKey(key); err != nil {
+		return err
+	}
+	s.auditKey = key
+	return nil
 }

@@ -33,6 +33,8 @@ type Store struct {
 	db *sql.DB
 	// dialect is what is particular to the database behind db.
 	dialect dialect
+	// auditKey seals audit entries; nil means plain SHA-256.
+	auditKey []byte
 	// now returns the current time; tests may replace it.
 	now func() time.Time
 }

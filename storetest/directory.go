@@ -343,7 +343,7 @@ func testAuditChain(t *testing.T, s dnadb.Store) {
 	if seq != last.Seq || hash != last.Hash {
 		t.Errorf("AuditHead = %d %s, want the last entry %d %s", seq, hash, last.Seq, last.Hash)
 	}
-	n, err := dnadb.VerifyAudit(ctx, s)
+	n, err := dnadb.VerifyAudit(ctx, s, nil)
 	if err != nil || n != int64(len(entries)) {
 		t.Errorf("VerifyAudit = %d, %v; want %d, nil", n, err, len(entries))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dnadb/dnadb"
@@ -34,7 +35,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		args = args[1:]
 	}
 	fs := newFlags("admin "+verb, "[flags]", stderr)
-	storeFlag := fs.String("store", DefaultStore, "registry store: SQLite path or postgres:// DSN")
+	open := storeFlags(fs)
 	name := fs.String("name", "", "organisation or token name")
 	kind := fs.String("kind", "", "organisation kind: "+fmt.Sprint(dnadb.OrgKinds))
 	org := fs.String("org", "", "organisation name")
@@ -49,7 +50,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usagef("admin: unknown command %q; want one of:\n  %s", verb, adminUsage)
 	}
-	st, err := sqlstore.Open(ctx, *storeFlag)
+	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
@@ -187,20 +188,36 @@ func tokenState(t dnadb.Token) string {
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return usagef("audit: want \"audit verify [--store S]\"")
+		return usagef("audit: want \"audit verify [--store S] [--audit-key F] [--anchor SEQ:HASH]\"")
 	}
 	fs := newFlags("audit verify", "[flags]", stderr)
-	storeFlag := fs.String("store", DefaultStore, "registry store: SQLite path or postgres:// DSN")
+	open := storeFlags(fs)
+	anchor := fs.String("anchor", "", "an earlier head, SEQ:HASH, that the trail must still hold")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	st, err := sqlstore.Open(ctx, *storeFlag)
+	var anchorSeq int64
+	var anchorHash string
+	if *anchor != "" {
+		seq, hash, ok := strings.Cut(*anchor, ":")
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if !ok || err != nil || n <= 0 || len(hash) != 64 {
+			return usagef("--anchor %q: want SEQ:HASH as verify printed it", *anchor)
+		}
+		anchorSeq, anchorHash = n, hash
+	}
+	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	n, err := dnadb.VerifyAudit(ctx, st)
+	// Walk the chain, then check the anchor, if one was given, against it.
+	key, _ := readAuditKey(fs.Lookup("audit-key").Value.String())
+	n, err := dnadb.VerifyAudit(ctx, st, key)
+	if err == nil && anchorSeq > 0 {
+		err = dnadb.VerifyAnchor(ctx, st, anchorSeq, anchorHash)
+	}
 	var ce *dnadb.ChainError
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stdout, "BROKEN after %d good entries: %v\n", n, ce)
@@ -213,6 +230,10 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ok: %d entries, head %d %s\n", n, seq, hash)
+	fmt.Fprintf(stdout, "ok: %d entries, head %d:%s\n", n, seq, hash)
+	if key == nil {
+		fmt.Fprintf(stdout, "(no audit key: record the head elsewhere and check it later "+
+			"with --anchor)\n")
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -236,4 +237,87 @@ func secretOf(t *testing.T, args ...string) string {
 		t.Fatalf("admin: exit %d, stdout %q, stderr %q; want a secret", code, stdout, stderr)
 	}
 	return secret
+}
+
+// TestAuditKey keeps a trail sealed with a key, then rewrites it the way someone
+// who can write to the database but lacks the key would: one entry changed and
+// every hash after it recomputed, the head moved along. Without the key the
+// rewrite passes the chain check, and only the anchor recorded beforehand catches
+// it; with the key, verification names the changed entry.
+func TestAuditKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dnadb.db")
+	keyFile := filepath.Join(dir, "audit.key")
+	if err := os.WriteFile(keyFile, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DNADB_STORE", db)
+	t.Setenv("DNADB_AUDIT_KEY", keyFile)
+	secretOf(t, "admin", "bootstrap", "--name", "kcsc")
+	for _, name := range []string{"police-a", "police-b", "police-c"} {
+		if _, stderr, code := run(t, "admin", "org", "create", "--name", name, "--kind",
+			"police"); code != 0 {
+			t.Fatalf("org create: %s", stderr)
+		}
+	}
+	stdout, stderr, code := run(t, "audit", "verify")
+	if code != 0 || !strings.HasPrefix(stdout, "ok: 5 entries, head 5:") {
+		t.Fatalf("audit verify with the key: exit %d, %q %q", code, stdout, stderr)
+	}
+	anchor := strings.Fields(strings.TrimPrefix(stdout, "ok: 5 entries, head "))[0]
+
+	// A short key is refused before anything is opened.
+	short := filepath.Join(dir, "short.key")
+	os.WriteFile(short, []byte("too short"), 0o600)
+	if _, stderr, code := run(t, "audit", "verify", "--audit-key", short); code != 1 ||
+		!strings.Contains(stderr, "at least 32") {
+		t.Errorf("short key: exit %d, stderr %q", code, stderr)
+	}
+
+	// Rewrite entry 3 and re-chain everything after it without the key.
+	st, err := sqlstore.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := st.AuditEntries(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	prev := entries[1].Hash
+	for _, e := range entries[2:] {
+		if e.Seq == 3 {
+			e.Target = "org:99"
+		}
+		e.PrevHash = prev
+		e.Hash = e.ComputeHash()
+		prev = e.Hash
+		if _, err := raw.Exec(`UPDATE audit SET target = $1, prev_hash = $2, hash = $3
+			WHERE seq = $4`, e.Target, e.PrevHash, e.Hash, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`UPDATE audit_head SET hash = $1`, prev); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, _, code = run(t, "audit", "verify")
+	if code != 1 || !strings.Contains(stdout, "audit entry 3: altered") {
+		t.Errorf("verify with the key after the rewrite: exit %d, %q; want entry 3 altered",
+			code, stdout)
+	}
+	t.Setenv("DNADB_AUDIT_KEY", "")
+	if stdout, _, code = run(t, "audit", "verify"); code != 1 {
+		t.Errorf("verify without the key of a keyed trail: exit %d, %q; want 1", code, stdout)
+	}
+	stdout, _, code = run(t, "audit", "verify", "--anchor", anchor)
+	if code != 1 || !strings.Contains(stdout, "audit entry") {
+		t.Errorf("verify --anchor after the rewrite: exit %d, %q; want a break", code, stdout)
+	}
 }

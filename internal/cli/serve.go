@@ -11,7 +11,6 @@ import (
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
 	"github.com/dnadb/dnadb/server"
-	"github.com/dnadb/dnadb/sqlstore"
 )
 
 // DefaultStore is the SQLite file the server uses when no store is named.
@@ -20,8 +19,7 @@ const DefaultStore = "dnadb.db"
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", "[flags]", stderr)
 	addr := fs.String("addr", server.DefaultAddr, "address to listen on")
-	store := fs.String("store", DefaultStore,
-		"registry store: a SQLite file path or a postgres:// DSN")
+	open := storeFlags(fs)
 	threshold := fs.Int("threshold", matcher.DefaultThreshold,
 		"largest PDQ distance that counts as a match")
 	floor := fs.Int("quality-floor", server.DefaultQualityFloor,
@@ -57,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	// Open the store; this applies any pending migration.
-	st, err := sqlstore.Open(ctx, *store)
+	st, err := open(ctx)
 	if err != nil {
 		return err
 	}
@@ -75,7 +73,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *floor == 0 {
 		cfg.QualityFloor = -1
 	}
-	log.Info("config", "addr", *addr, "store", redactDSN(*store), "threshold", *threshold,
+	log.Info("config", "addr", *addr, "store", redactDSN(fs.Lookup("store").Value.String()),
+		"audit_key", fs.Lookup("audit-key").Value.String() != "", "threshold", *threshold,
 		"rate", *rateLimit, "burst", *burst,
 		"quality_floor", *floor, "max_pixels", *maxPixels, "max_bytes", *maxBytes)
 	srv, err := server.New(ctx, st, cfg)
