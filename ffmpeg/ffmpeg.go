@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -48,7 +49,6 @@ import (
 	"time"
 
 	"github.com/dnadb/dnadb"
-	"github.com/dnadb/dnadb/imagefile"
 )
 
 // Defaults for the zero values of Options.
@@ -57,9 +57,9 @@ const (
 	DefaultTimeout = 10 * time.Minute
 	// DefaultProbeTimeout bounds one Probe call.
 	DefaultProbeTimeout = time.Minute
-	// DefaultMaxPixels caps width*height of a video stream, as imagefile caps a
-	// still image.
-	DefaultMaxPixels = imagefile.DefaultMaxPixels
+	// DefaultMaxPixels caps width*height of a video stream: 100 megapixels, as
+	// imagefile.DefaultMaxPixels caps a still image.
+	DefaultMaxPixels = 100_000_000
 )
 
 // MaxStderr is how much of a tool's standard error is kept: the last MaxStderr
@@ -144,10 +144,11 @@ var commonArgs = []string{"-hide_banner", "-loglevel", "error", "-protocol_white
 // process is one running ffmpeg or ffprobe.
 type process struct {
 	tool    string
-	verb    string // "probe" or "decode", for messages
-	name    string // the file's base name, for messages
-	input   string // the file as given to the tool
+	verb    string        // "probe" or "decode", for messages
+	name    string        // the file's base name, for messages
+	input   string        // the file as given to the tool
 	timeout time.Duration // a time limit of the run's own; none if zero
+	extra   []*os.File    // descriptors 3 and on of the process
 	cmd     *exec.Cmd
 	stdout  io.ReadCloser
 	stderr  *tailBuffer
@@ -169,6 +170,7 @@ func (p *process) start(ctx context.Context, args []string) error {
 	p.cmd = exec.CommandContext(p.ctx, path, args...)
 	p.stderr = &tailBuffer{max: MaxStderr}
 	p.cmd.Stderr = p.stderr
+	p.cmd.ExtraFiles = p.extra
 	p.cmd.WaitDelay = 5 * time.Second
 	isolate(p.cmd)
 
@@ -233,9 +235,9 @@ func withLimit(ctx context.Context, d time.Duration) (context.Context, context.C
 // classify turns a failed run into an error of the right kind.
 func (p *process) classify(err error) error {
 	e := &Error{Tool: p.tool, Stderr: p.cleanStderr(), Err: err}
-	if strings.Contains(e.Stderr, "Format not on whitelist") {
-		return dnadb.Errorf(dnadb.ErrUnsupported, "%s %q: container format not accepted: %w",
-			p.verb, p.name, e)
+	if m := refusedRE.FindStringSubmatch(e.Stderr); m != nil {
+		return dnadb.Errorf(dnadb.ErrUnsupported, "%s %q: container format %q not accepted: %w",
+			p.verb, p.name, m[1], e)
 	}
 	return dnadb.Errorf(dnadb.ErrInvalid, "%s %q: %w", p.verb, p.name, e)
 }
@@ -243,11 +245,16 @@ func (p *process) classify(err error) error {
 // addressRE matches the object addresses ffmpeg puts in its log prefixes.
 var addressRE = regexp.MustCompile(` @ 0x[0-9a-f]+\]`)
 
+// refusedRE matches the message of a demuxer refused by -format_whitelist (once
+// cleanStderr has shortened it).
+var refusedRE = regexp.MustCompile(`\[([^\]]+)\] Format not on whitelist`)
+
 // cleanStderr returns the kept standard error without object addresses and with
 // the input's path replaced by its base name.
 func (p *process) cleanStderr() string {
 	s := p.stderr.String()
 	s = addressRE.ReplaceAllString(s, "]")
+	s = strings.ReplaceAll(s, "'"+Formats+"'", "(Formats)")
 	if p.input != "" {
 		s = strings.ReplaceAll(s, p.input, p.name)
 	}

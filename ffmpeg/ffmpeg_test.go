@@ -16,6 +16,7 @@ import (
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/ffmpeg/ffmpegtest"
+	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/internal/corpus"
 )
 
@@ -143,14 +144,14 @@ func TestFramesSelection(t *testing.T) {
 	}
 }
 
-func TestFramesIgnoreColourTags(t *testing.T) {
-	// The same H.264 pictures tagged full-range BT.709 in the bitstream: the
-	// reference converts them with libswscale's defaults all the same, and so
-	// must Frames.
+func TestFramesIgnoreColourMatrix(t *testing.T) {
+	// The same H.264 pictures tagged BT.709 in the bitstream: the reference
+	// converts them with libswscale's default BT.601 all the same, and so must
+	// Frames.
 	path := video(t, "pattern-sd-grey-bar")
-	tagged := ffmpegtest.Make(t, "tagged.mp4", "-i", path, "-map", "0:v", "-c", "copy",
-		"-bsf:v", "h264_metadata=video_full_range_flag=1:colour_primaries=1:"+
-			"transfer_characteristics=1:matrix_coefficients=1")
+	tagged := ffmpegtest.Make(t, "bt709.mp4", "-i", path, "-map", "0:v", "-c", "copy",
+		"-bsf:v", "h264_metadata=colour_primaries=1:transfer_characteristics=1:"+
+			"matrix_coefficients=1")
 	_, want, err := collect(t, path, Options{Every: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +161,30 @@ func TestFramesIgnoreColourTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("frames of the tagged copy differ from the original's")
+		t.Errorf("frames of the BT.709-tagged copy differ from the original's")
+	}
+}
+
+func TestFilterGraph(t *testing.T) {
+	// The range is libswscale's default for the decoder's pixel format, which is
+	// what the reference gets: full for the JPEG and grey formats (a full-range
+	// H.264 stream decodes to yuvj420p), limited for the others.
+	const scale = "scale=64:48:flags=area:in_color_matrix=bt601"
+	for _, tc := range []struct {
+		pixfmt string
+		every  int
+		want   string
+	}{
+		{"yuv420p", 1, "[0:2]" + scale + ":in_range=tv,format=rgb24[v]"},
+		{"yuv420p", 30, `[0:2]select='not(mod(n\,30))',` + scale + ":in_range=tv,format=rgb24[v]"},
+		{"yuvj420p", 1, "[0:2]" + scale + ":in_range=pc,format=rgb24[v]"},
+		{"gray", 1, "[0:2]" + scale + ":in_range=pc,format=rgb24[v]"},
+		{"bgra", 1, "[0:2]" + scale + ":in_range=tv,format=rgb24[v]"},
+	} {
+		got := filterGraph(Info{Stream: 2, PixelFormat: tc.pixfmt}, tc.every, 64, 48)
+		if got != tc.want {
+			t.Errorf("filterGraph(%s, every %d) = %s, want %s", tc.pixfmt, tc.every, got, tc.want)
+		}
 	}
 }
 
@@ -475,6 +499,13 @@ func TestParseRate(t *testing.T) {
 		if got := parseRate(in); got != want {
 			t.Errorf("parseRate(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+func TestDefaultMaxPixels(t *testing.T) {
+	if DefaultMaxPixels != imagefile.DefaultMaxPixels {
+		t.Errorf("DefaultMaxPixels = %d, want imagefile's %d", DefaultMaxPixels,
+			imagefile.DefaultMaxPixels)
 	}
 }
 

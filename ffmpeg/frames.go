@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,6 +40,11 @@ type Options struct {
 	// Without it, the result equals the reference built against this machine's
 	// FFmpeg.
 	NoSIMD bool
+	// Select, if not nil, is called with the stream's Info before any frame is
+	// decoded, and returns the interval to use instead of Every: the vPDQ
+	// interval, for one, depends on the frame rate. An error from it ends Frames
+	// and is returned as it is.
+	Select func(Info) (int, error)
 	// Info, if not nil, is what Probe returned for the same path, which saves
 	// probing it again.
 	Info *Info
@@ -68,8 +74,19 @@ type Frame struct {
 // decoder refuses, a decoding error fails the call with dnadb.ErrInvalid, even
 // if ffmpeg carried on past it; so does a stream that yields no frame
 // (ErrNoFrames). Other errors are as the package documentation lists.
+//
+// ffmpeg starts while ffprobe runs and waits for its filter graph, which is
+// written to it on a pipe once the probe is in: starting a process linked to
+// FFmpeg's libraries takes about 0.1 s, as long as the probe itself.
 func Frames(ctx context.Context, path string, opts Options, fn func(Frame) error) (Info, error) {
 	name := filepath.Base(path)
+	if err := checkOptions(name, opts); err != nil {
+		return Info{}, err
+	}
+	input, err := checkInput(path)
+	if err != nil {
+		return Info{}, err
+	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -77,36 +94,37 @@ func Frames(ctx context.Context, path string, opts Options, fn func(Frame) error
 	ctx, cancel := withLimit(ctx, timeout)
 	defer cancel()
 
-	// Probe the stream, unless the caller did, and check the limits.
-	var info Info
-	if opts.Info != nil {
-		info = *opts.Info
-	} else {
-		var err error
-		if info, err = Probe(ctx, path); err != nil {
-			return Info{}, err
-		}
-	}
-	if err := checkOptions(name, info, opts); err != nil {
-		return info, err
-	}
-	input, err := checkInput(path)
+	// Start ffmpeg, which reads its filter graph from descriptor 3 before it opens
+	// the input.
+	graphR, graphW, err := os.Pipe()
 	if err != nil {
-		return info, err
+		return Info{}, fmt.Errorf("decode %q: %w", name, err)
+	}
+	defer graphW.Close()
+	p := &process{tool: "ffmpeg", verb: "decode", name: name, input: input,
+		extra: []*os.File{graphR}}
+	err = p.start(ctx, decodeArgs(input, opts))
+	graphR.Close()
+	if err != nil {
+		return Info{}, err
 	}
 
-	// Start ffmpeg.
+	// Meanwhile, probe the stream and plan the decoding; on failure ffmpeg goes
+	// without a graph, before it has read anything.
+	info, every, err := plan(ctx, path, opts)
+	if err != nil {
+		graphW.Close()
+		p.wait(true)
+		return info, err
+	}
 	w, h := info.Width, info.Height
 	if opts.Size > 0 {
 		w, h = opts.Size, opts.Size
 	}
-	p := &process{tool: "ffmpeg", verb: "decode", name: name, input: input}
-	if err := p.start(ctx, decodeArgs(input, info, opts, w, h)); err != nil {
-		return info, err
-	}
+	io.WriteString(graphW, filterGraph(info, every, w, h)) // a failure shows as ffmpeg's
+	graphW.Close()
 
 	// Read whole frames until ffmpeg closes its output.
-	every := max(opts.Every, 1)
 	buf := make([]byte, 3*w*h)
 	n := 0
 	var readErr, fnErr error
@@ -143,8 +161,49 @@ func Frames(ctx context.Context, path string, opts Options, fn func(Frame) error
 	return info, nil
 }
 
-// checkOptions checks opts, and the stream's size against the pixel limit.
-func checkOptions(name string, info Info, opts Options) error {
+// plan returns the stream's Info, probed unless opts has it, and the interval of
+// the frames to deliver, after checking the stream against the limits.
+func plan(ctx context.Context, path string, opts Options) (Info, int, error) {
+	name := filepath.Base(path)
+	var info Info
+	if opts.Info != nil {
+		info = *opts.Info
+	} else {
+		var err error
+		if info, err = Probe(ctx, path); err != nil {
+			return Info{}, 0, err
+		}
+	}
+
+	// The pixel limit, on the stream and on the frames asked for.
+	limit := opts.MaxPixels
+	if limit <= 0 {
+		limit = DefaultMaxPixels
+	}
+	if info.Pixels() > limit {
+		return info, 0, dnadb.Errorf(dnadb.ErrTooLarge,
+			"decode %q: video is %dx%d, %d pixels, over the limit of %d",
+			name, info.Width, info.Height, info.Pixels(), limit)
+	}
+	if opts.Size > 0 && int64(opts.Size)*int64(opts.Size) > limit {
+		return info, 0, dnadb.Errorf(dnadb.ErrTooLarge,
+			"decode %q: frame size %dx%d is over the limit of %d pixels",
+			name, opts.Size, opts.Size, limit)
+	}
+
+	// The interval.
+	every := opts.Every
+	if opts.Select != nil {
+		var err error
+		if every, err = opts.Select(info); err != nil {
+			return info, 0, err
+		}
+	}
+	return info, max(every, 1), nil
+}
+
+// checkOptions reports options that make no sense.
+func checkOptions(name string, opts Options) error {
 	switch {
 	case opts.Every < 0:
 		return dnadb.Errorf(dnadb.ErrInvalid, "decode %q: frame interval %d is negative",
@@ -156,43 +215,29 @@ func checkOptions(name string, info Info, opts Options) error {
 		return dnadb.Errorf(dnadb.ErrInvalid, "decode %q: thread count %d is negative",
 			name, opts.Threads)
 	}
-	limit := opts.MaxPixels
-	if limit <= 0 {
-		limit = DefaultMaxPixels
-	}
-	if info.Pixels() > limit {
-		return dnadb.Errorf(dnadb.ErrTooLarge,
-			"decode %q: video is %dx%d, %d pixels, over the limit of %d",
-			name, info.Width, info.Height, info.Pixels(), limit)
-	}
-	if opts.Size > 0 && int64(opts.Size)*int64(opts.Size) > limit {
-		return dnadb.Errorf(dnadb.ErrTooLarge,
-			"decode %q: frame size %dx%d is over the limit of %d pixels",
-			name, opts.Size, opts.Size, limit)
-	}
 	return nil
 }
 
-// decodeArgs returns ffmpeg's arguments to deliver the selected frames of the
-// stream, scaled to w x h, as raw RGB24 on standard output.
-func decodeArgs(input string, info Info, opts Options, w, h int) []string {
+// decodeArgs returns ffmpeg's arguments to run the filter graph it reads from
+// descriptor 3 on the input and write its output, raw RGB24 frames, to standard
+// output.
+func decodeArgs(input string, opts Options) []string {
 	var args []string
 	if opts.NoSIMD {
 		args = append(args, "-cpuflags", "0")
 	}
-	args = append(args, "-nostdin", "-nostats")
+	args = append(args, "-nostdin", "-nostats", "-filter_complex_script", "pipe:3")
 	if opts.Threads > 0 {
 		args = append(args, "-threads", strconv.Itoa(opts.Threads))
 	}
-	args = append(args, "-noautorotate", "-format_whitelist", Formats, "-i", input)
-	args = append(args, "-map", "0:"+strconv.Itoa(info.Stream), "-an", "-sn", "-dn",
-		"-vf", filterGraph(info, opts.Every, w, h),
-		"-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1")
-	return args
+	return append(args, "-noautorotate", "-format_whitelist", Formats, "-i", input,
+		"-map", "[v]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
+		"pipe:1")
 }
 
-// filterGraph returns the filters: select first, so that the frames it drops are
-// never converted, then one libswscale pass to w x h RGB24.
+// filterGraph returns the filter graph, from the stream to the output [v]: select
+// first, so that the frames it drops are never converted, then one libswscale
+// pass to w x h RGB24.
 //
 // The scale filter would otherwise take the colour matrix and range from each
 // frame's tags, where the reference, which calls sws_getContext and never
@@ -201,6 +246,7 @@ func decodeArgs(input string, info Info, opts Options, w, h int) []string {
 // (yuvj*, gray*, ya*). So both are set explicitly.
 func filterGraph(info Info, every, w, h int) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "[0:%d]", info.Stream)
 	if every > 1 {
 		fmt.Fprintf(&b, `select='not(mod(n\,%d))',`, every)
 	}
@@ -209,7 +255,7 @@ func filterGraph(info Info, every, w, h int) string {
 		strings.HasPrefix(f, "ya") {
 		rng = "pc"
 	}
-	fmt.Fprintf(&b, "scale=%d:%d:flags=area:in_color_matrix=bt601:in_range=%s,format=rgb24",
+	fmt.Fprintf(&b, "scale=%d:%d:flags=area:in_color_matrix=bt601:in_range=%s,format=rgb24[v]",
 		w, h, rng)
 	return b.String()
 }

@@ -129,8 +129,11 @@ func (m *Matcher) MatchVideo(q VideoQuery, o VideoOptions) []VideoMatch {
 	}
 	m.catMu.RLock()
 	exact := map[int64]bool{}
-	for _, key := range []string{"md5:" + q.MD5, "sha256:" + q.SHA256} {
-		if id, ok := m.digests[key]; ok && len(key) > len("sha256:") {
+	for _, d := range []struct {
+		t     dnadb.SignalType
+		value string
+	}{{dnadb.SignalMD5, q.MD5}, {dnadb.SignalSHA256, q.SHA256}} {
+		if id, ok := m.digests[string(d.t)+":"+d.value]; ok && d.value != "" {
 			exact[id], candidates[id] = true, true
 		}
 	}

@@ -12,14 +12,17 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/access"
 	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/ffmpeg/ffmpegtest"
 	"github.com/dnadb/dnadb/server"
 )
 
@@ -39,6 +42,8 @@ var routeActions = map[string][]access.Action{
 	"POST /v1/items/{id}/decision": {access.Decide, access.WithdrawOwn},
 	"POST /v1/match":               {access.Match},
 	"POST /v1/match/upload":        {access.Match},
+	"POST /v1/match/video":         {access.Match},
+	"POST /v1/match/video/upload":  {access.Match},
 	"GET /v1/orgs":                 {access.ManageOrgs},
 	"POST /v1/orgs":                {access.ManageOrgs},
 	"GET /v1/orgs/{id}/tokens":     {access.ManageOrgs},
@@ -285,6 +290,13 @@ func (p *probes) templates() map[string]func(t testing.TB, who string) probe {
 		},
 		"POST /v1/match/upload": func(t testing.TB, _ string) probe {
 			return probe{"/v1/match/upload?dihedral=true", p.photo(t)}
+		},
+		"POST /v1/match/video": func(t testing.TB, _ string) probe {
+			req := api.VideoMatchRequest{Ref: "v", VPDQ: "0,100," + p.hash + ",0.000\n"}
+			return probe{"/v1/match/video", jsonBody(t, req)}
+		},
+		"POST /v1/match/video/upload": func(t testing.TB, _ string) probe {
+			return probe{"/v1/match/video/upload", p.video(t)}
 		},
 		"GET /v1/orgs": get("/v1/orgs"),
 		"POST /v1/orgs": func(t testing.TB, _ string) probe {
@@ -724,4 +736,24 @@ func TestRateLimit(t *testing.T) {
 	if r.code != http.StatusOK {
 		t.Errorf("another token = %d %s, want 200", r.code, r.body)
 	}
+}
+
+// probeVideo is a two-second test pattern made once per test binary.
+var probeVideo struct {
+	once sync.Once
+	data []byte
+}
+
+// video returns a small real video, made with ffmpeg.
+func (p *probes) video(t testing.TB) []byte {
+	t.Helper()
+	probeVideo.once.Do(func() {
+		path := ffmpegtest.Make(t, "probe.mp4", "-f", "lavfi", "-i",
+			"testsrc=size=160x120:rate=10", "-t", "2", "-pix_fmt", "yuv420p")
+		probeVideo.data, _ = os.ReadFile(path)
+	})
+	if len(probeVideo.data) == 0 {
+		t.Fatal("no probe video")
+	}
+	return probeVideo.data
 }

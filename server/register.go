@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"strings"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/matcher"
 )
 
@@ -47,35 +51,76 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// uploadItem registers an item from a photo in the request body. The server hashes
-// the photo and discards it; only the signal is stored. The item's description is
-// in the query: category, reference and profile.
+// uploadItem registers an item from a photo or a video in the request body. The
+// server fingerprints it and deletes it; only the signals are stored. The item's
+// description is in the query: category, reference and, for a photo, profile.
 func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	n := dnadb.NewItem{
 		Category:  dnadb.Category(q.Get("category")),
 		Reference: q.Get("reference"),
 	}
-	// Check the description before reading the photo, so a bad request costs nothing.
+	// Check the description before reading the upload, so a bad request costs
+	// nothing.
 	n.Signals = []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: zeroHash, Quality: 100}}
 	if err := s.checkNew(n); err != nil {
 		return err
 	}
+	profile := dnadb.Profile(q.Get("profile"))
+	if profile != "" && !profile.Valid() {
+		return dnadb.Errorf(dnadb.ErrInvalid, "profile %q is not %q or %q", profile,
+			dnadb.ProfileFull, dnadb.ProfileCLI512)
+	}
 
-	photo, err := s.hashBody(r, false)
+	// Keep the upload in a private file only while it is fingerprinted.
+	path, err := s.spool(r.Body)
 	if err != nil {
 		return err
 	}
-	if err := s.checkQuality("uploaded photo", photo.Quality); err != nil {
-		return err
+	defer os.Remove(path)
+	h := s.hasher(profile, false)
+	switch h.Kind(r.Context(), path) {
+	case fingerprint.MediaVideo:
+		v, err := s.hashVideoFile(r.Context(), path)
+		if err != nil {
+			return err
+		}
+		n.Signals = v.Signals()
+	default:
+		photo, err := s.hashPhotoFile(r.Context(), h, path)
+		if err != nil {
+			return err
+		}
+		if err := s.checkQuality("uploaded photo", photo.Quality); err != nil {
+			return err
+		}
+		n.Signals = []dnadb.Signal{photo.Signal()}
 	}
-	n.Signals = []dnadb.Signal{photo.Signal()}
+
 	regs, err := s.register(r.Context(), []dnadb.NewItem{n})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, registrationStatus(regs[0]), regs[0])
 	return nil
+}
+
+// hashPhotoFile fingerprints a spooled photo in a decode slot.
+func (s *Server) hashPhotoFile(ctx context.Context, h fingerprint.Hasher,
+	path string) (fingerprint.Photo, error) {
+	select {
+	case s.decodes <- struct{}{}:
+		defer func() { <-s.decodes }()
+	case <-ctx.Done():
+		return fingerprint.Photo{}, dnadb.Errorf(dnadb.ErrInvalid,
+			"uploaded photo: request ended while waiting for a decode slot: %w", ctx.Err())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fingerprint.Photo{}, fmt.Errorf("open spooled photo: %w", err)
+	}
+	defer f.Close()
+	return h.Hash("uploaded photo", f)
 }
 
 // checkNew checks a registration without storing it.
@@ -85,8 +130,19 @@ func (s *Server) checkNew(n dnadb.NewItem) error {
 		return err
 	}
 	for i, sg := range n.Signals {
-		if sg.Type == dnadb.SignalPDQ {
+		switch sg.Type {
+		case dnadb.SignalPDQ:
 			if err := s.checkQuality(signalName(i), sg.Quality); err != nil {
+				return err
+			}
+		case dnadb.SignalVPDQ:
+			frames, err := dnadb.ParseVPDQ(sg.Value)
+			if err != nil {
+				return dnadb.Errorf(dnadb.KindOf(err), "%s: %w", signalName(i), err)
+			}
+			v := fingerprint.Video{}
+			v.Frames = frames
+			if err := v.Usable(signalName(i), s.cfg.QualityFloor); err != nil {
 				return err
 			}
 		}
@@ -164,24 +220,36 @@ func (s *Server) knownMatch(n dnadb.NewItem) (int64, bool) {
 					best, found = m, true
 				}
 			}
+		case dnadb.SignalVPDQ:
+			vq.Frames, _ = dnadb.ParseVPDQ(sg.Value)
 		case dnadb.SignalMD5:
-			vq.MD5 = sg.Value
+			vq.MD5 = strings.ToLower(sg.Value)
 		case dnadb.SignalSHA256:
-			vq.SHA256 = sg.Value
+			vq.SHA256 = strings.ToLower(sg.Value)
 		}
 	}
 	if found {
 		return best.ItemID, true
 	}
-	if vq.MD5 != "" || vq.SHA256 != "" {
-		for _, m := range s.known.MatchVideo(vq, matcher.VideoOptions{}) {
-			if m.Exact {
+
+	// A video is known if it is the same file, or the same video: most of its
+	// frames match the item's and most of the item's match its own. A clip of a
+	// longer video, or a compilation, is material of its own.
+	if vq.Frames != nil || vq.MD5 != "" || vq.SHA256 != "" {
+		opts := matcher.VideoOptions{Distance: s.cfg.Threshold,
+			QualityFloor: max(s.cfg.QualityFloor, -1)}
+		for _, m := range s.known.MatchVideo(vq, opts) {
+			if m.Exact || m.QueryPercent >= sameVideo && m.ComparedPercent >= sameVideo {
 				return m.ItemID, true
 			}
 		}
 	}
 	return 0, false
 }
+
+// sameVideo is the share of frames, each way, at which two videos are the same
+// material for duplicate detection: python-threatexchange's match threshold.
+const sameVideo = 80
 
 // signalsMatch reports whether a PDQ signal of a lies within threshold of one of
 // b, or a digest of a equals one of b.

@@ -49,6 +49,8 @@ func (s *Server) table() []route {
 		{"POST /v1/items/{id}/decision", a(access.Decide, access.WithdrawOwn), s.decide},
 		{"POST /v1/match", a(access.Match), s.match},
 		{"POST /v1/match/upload", a(access.Match), s.matchUpload},
+		{"POST /v1/match/video", a(access.Match), s.matchVideo},
+		{"POST /v1/match/video/upload", a(access.Match), s.matchVideoUpload},
 		{"GET /v1/orgs", a(access.ManageOrgs), s.listOrgs},
 		{"POST /v1/orgs", a(access.ManageOrgs), s.createOrg},
 		{"GET /v1/orgs/{id}/tokens", a(access.ManageOrgs), s.listTokens},

@@ -18,6 +18,7 @@ import (
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
+	"github.com/dnadb/dnadb/vpdq"
 )
 
 // Defaults for Config fields left zero.
@@ -37,6 +38,8 @@ const (
 	DefaultStrayBurst = 20
 	// DefaultReadTimeout is long enough for the largest photo over a slow link.
 	DefaultReadTimeout = 2 * time.Minute
+	// DefaultMaxVideoBytes caps an uploaded video.
+	DefaultMaxVideoBytes = 2 << 30
 )
 
 // Config configures a Server. Zero fields take the defaults named beside them.
@@ -68,6 +71,14 @@ type Config struct {
 	// ReadTimeout bounds the time to read a whole request, body included; zero
 	// means DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// SecondsPerHash is how often an uploaded video is sampled for vPDQ; zero
+	// means vpdq.DefaultSecondsPerHash, one hash a second.
+	SecondsPerHash float64
+	// MaxVideoBytes caps an uploaded video; zero means DefaultMaxVideoBytes.
+	MaxVideoBytes int64
+	// VideoTimeout bounds the decoding of one uploaded video; zero means
+	// ffmpeg.DefaultTimeout.
+	VideoTimeout time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -93,6 +104,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.SecondsPerHash == 0 {
+		c.SecondsPerHash = vpdq.DefaultSecondsPerHash
+	}
+	if c.MaxVideoBytes == 0 {
+		c.MaxVideoBytes = DefaultMaxVideoBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -189,7 +189,7 @@ func parsePyTXItem(item string) (Frame, error) {
 // precision and no type, which CPython implements as 'g' with the "add .0" flag
 // (Python/pystrtod.c). That means three significant digits, correctly rounded;
 // the exponent form when the decimal exponent after rounding is under -4 or at
-// least 2 (one less than 'g''s usual 3, because of the flag); trailing zeros
+// least 2 (one less than 'g”s usual 3, because of the flag); trailing zeros
 // dropped; and ".0" added to a fixed-form number without a fraction. Examples:
 // 0.0, 0.5, 12.3, 99.9, 1e+02 (for 99.95 and 100.0), 1.23e+03, 0.0001, 1e-05.
 func formatPyG3(x float64) string {

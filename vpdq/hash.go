@@ -41,8 +41,7 @@ type HashOptions struct {
 	Downscale int
 	// MaxPixels caps the video's width*height; zero means ffmpeg.DefaultMaxPixels.
 	MaxPixels int64
-	// Timeout bounds the decoding; zero means ffmpeg.DefaultTimeout. The probe
-	// before it has its own limit, ffmpeg.DefaultProbeTimeout.
+	// Timeout bounds the whole call; zero means ffmpeg.DefaultTimeout.
 	Timeout time.Duration
 	// NoSIMD runs ffmpeg on its plain C code paths: see ffmpeg.Options.NoSIMD.
 	NoSIMD bool
@@ -88,38 +87,32 @@ func Hash(ctx context.Context, path string, opts HashOptions) (Video, error) {
 		return Video{}, fmt.Errorf("vpdq: hash %q: %w", name, err)
 	}
 
-	// Probe the stream and work out the sampling, as the reference does.
-	info, err := ffmpeg.Probe(ctx, path)
-	if err != nil {
-		return Video{}, fmt.Errorf("vpdq: %w", err)
-	}
-	if info.FPS <= 0 {
-		return Video{}, dnadb.Errorf(dnadb.ErrInvalid, "vpdq: hash %q: no frame rate", name)
-	}
-	w, h := info.Width, info.Height
-	if opts.Downscale > 0 {
-		w, h = opts.Downscale, opts.Downscale
-	}
-	if w < pdq.MinDim || h < pdq.MinDim {
-		return Video{}, dnadb.Errorf(dnadb.ErrInvalid,
-			"vpdq: hash %q: frames of %dx%d are under the %dx%d minimum",
-			name, w, h, pdq.MinDim, pdq.MinDim)
-	}
-	every := frameMod(opts.SecondsPerHash, info.FPS)
-
-	// Decode the selected frames and hash them on a few goroutines.
-	hs := newHashers(opts.Workers, 3*w*h, float32(info.FPS))
-	_, err = ffmpeg.Frames(ctx, path, ffmpeg.Options{
-		Every:     every,
+	// Decode the frames the reference would select, and hash them on a few
+	// goroutines as they come.
+	var hs *hashers
+	var every int
+	info, err := ffmpeg.Frames(ctx, path, ffmpeg.Options{
 		Size:      opts.Downscale,
 		MaxPixels: opts.MaxPixels,
 		Timeout:   opts.Timeout,
 		NoSIMD:    opts.NoSIMD,
-		Info:      &info,
-	}, hs.add)
-	frames, hashErr := hs.finish()
-	if err == nil {
-		err = hashErr
+		Select: func(info ffmpeg.Info) (int, error) {
+			var w, h int
+			var err error
+			if every, w, h, err = opts.plan(name, info); err != nil {
+				return 0, err
+			}
+			hs = newHashers(opts.Workers, 3*w*h, float32(info.FPS))
+			return every, nil
+		},
+	}, func(f ffmpeg.Frame) error { return hs.add(f) })
+	var frames []Frame
+	if hs != nil {
+		var hashErr error
+		frames, hashErr = hs.finish()
+		if err == nil {
+			err = hashErr
+		}
 	}
 	if err != nil {
 		return Video{}, fmt.Errorf("vpdq: %w", err)
@@ -145,7 +138,7 @@ func Hash(ctx context.Context, path string, opts HashOptions) (Video, error) {
 func (o HashOptions) check() error {
 	switch s := o.SecondsPerHash; {
 	case math.IsNaN(s) || math.IsInf(s, 0) || s < 0:
-		return dnadb.Errorf(dnadb.ErrInvalid, "seconds per hash %v is not a positive number or 0", s)
+		return dnadb.Errorf(dnadb.ErrInvalid, "seconds per hash %v is neither 0 nor positive", s)
 	case o.Downscale < 0 || o.Downscale > 0 && o.Downscale < pdq.MinDim:
 		return dnadb.Errorf(dnadb.ErrInvalid, "downscale size %d is neither 0 nor at least %d",
 			o.Downscale, pdq.MinDim)
@@ -157,6 +150,24 @@ func (o HashOptions) check() error {
 		return dnadb.Errorf(dnadb.ErrInvalid, "worker count %d is negative", o.Workers)
 	}
 	return nil
+}
+
+// plan checks that the stream can be hashed and returns the sampling interval in
+// frames and the size of the frames to hash.
+func (o HashOptions) plan(name string, info ffmpeg.Info) (every, w, h int, err error) {
+	if info.FPS <= 0 {
+		return 0, 0, 0, dnadb.Errorf(dnadb.ErrInvalid, "hash %q: no frame rate", name)
+	}
+	w, h = info.Width, info.Height
+	if o.Downscale > 0 {
+		w, h = o.Downscale, o.Downscale
+	}
+	if w < pdq.MinDim || h < pdq.MinDim {
+		return 0, 0, 0, dnadb.Errorf(dnadb.ErrInvalid,
+			"hash %q: frames of %dx%d are under the %dx%d minimum",
+			name, w, h, pdq.MinDim, pdq.MinDim)
+	}
+	return frameMod(o.SecondsPerHash, info.FPS), w, h, nil
 }
 
 // frameMod returns the reference's sampling interval in frames:

@@ -35,6 +35,17 @@ const ambiguousDensity = 0.5
 // minSupport is the least total offset-specific evidence, in frames, of a run.
 const minSupport = 1.0
 
+// minFill is the least share of the query frames within a run's span that match
+// anywhere which the run must align. Sparse runs are frames stolen from a segment
+// at a nearby offset.
+const minFill = 0.5
+
+// peakShare is the share of its peak vote (see segmenter.peak) that a query frame
+// must give an offset to be aligned at it. A frame that matches much better at
+// another offset belongs to another segment, though nearby frames of that segment
+// still match it within the tolerance.
+const peakShare = 0.5
+
 // SegmentOptions configures Segments. Every zero field means its default.
 type SegmentOptions struct {
 	// Distance is the Hamming distance within which two frames match (<=, as in
@@ -132,21 +143,31 @@ func Segments(query, compared []Frame, opts SegmentOptions) []Segment {
 	s.resolve(opts, max(samplingPeriod(query), samplingPeriod(compared)))
 
 	// Find the matching pairs and vote on their offsets.
-	s.findMatches(opts.Distance)
-	candidates := s.candidates()
+	s.findMatches()
+	s.width = s.tol / 2
+	s.bins = make(map[int64]float64)
+	s.tried = make(map[int64]bool)
+	for i := range s.q {
+		s.vote(i, 1)
+	}
 
-	// Grow runs along each candidate offset, strongest first.
-	s.claimed = make([]bool, len(q))
+	// Grow runs along the strongest offset left, until no offset has a frame's
+	// worth of votes. Claimed frames withdraw their votes; a bin whose offset
+	// yields no segment is not tried again.
 	var found []run
-	for _, center := range candidates {
-		if s.free == 0 {
+	for s.free > 0 {
+		bin, score := s.best()
+		if score < minSupport {
 			break
 		}
-		o, ok := s.refine(center)
-		if !ok {
-			continue
+		var got []run
+		if o, ok := s.refine((float64(bin) + 0.5) * s.width); ok {
+			got = s.runs(o)
 		}
-		found = append(found, s.runs(o)...)
+		if len(got) == 0 {
+			s.tried[bin] = true
+		}
+		found = append(found, got...)
 	}
 
 	// Join pieces of one segment that the greedy pass split.
@@ -207,22 +228,36 @@ type segmenter struct {
 	q, c []timed
 
 	// Effective options.
+	distance                 int
 	tol, maxGap, minDuration float64
 	minFrames                int
 
 	// matches[i] lists the compared frames that match query frame i, in time order.
 	// Query frames with the same hash share one slice.
 	matches [][]pair
-	// weight[i] is query frame i's vote per match: 1/len(matches[i]).
-	weight []float64
+	// norm[i] scales the closeness of query frame i's matches so that they sum to
+	// one vote.
+	norm []float64
+	// peak[i] is query frame i's vote within the tolerance of its closest match:
+	// the most that any one offset can expect of it, unless it is static.
+	peak []float64
+
+	// Offset votes of the unclaimed query frames, in bins of width.
+	width float64
+	bins  map[int64]float64
+	tried map[int64]bool // bins that yielded no segment
 
 	claimed []bool // query frames already in a segment
-	free    int    // query frames with matches not yet claimed
+	free    int    // unclaimed query frames with matches
 }
 
 // resolve sets the effective options from opts, given the sampling period of the
 // more sparsely sampled video.
 func (s *segmenter) resolve(opts SegmentOptions, period float64) {
+	s.distance = opts.Distance
+	if s.distance == 0 {
+		s.distance = DefaultDistance
+	}
 	s.tol = opts.OffsetTolerance
 	if s.tol <= 0 {
 		s.tol = max(DefaultOffsetTolerance, 0.6*period)
@@ -247,13 +282,9 @@ func (s *segmenter) resolve(opts SegmentOptions, period float64) {
 	}
 }
 
-// findMatches fills matches and weight, comparing each distinct query hash with
-// each distinct compared hash once.
-func (s *segmenter) findMatches(distance int) {
-	if distance == 0 {
-		distance = DefaultDistance
-	}
-
+// findMatches fills matches and norm, comparing each distinct query hash with each
+// distinct compared hash once.
+func (s *segmenter) findMatches() {
 	// Group the compared frames by hash.
 	var hashes []bits256
 	var members [][]int32
@@ -271,13 +302,15 @@ func (s *segmenter) findMatches(distance int) {
 
 	// Match each distinct query hash; frames sharing a hash share the list.
 	s.matches = make([][]pair, len(s.q))
-	s.weight = make([]float64, len(s.q))
+	s.norm = make([]float64, len(s.q))
+	s.peak = make([]float64, len(s.q))
+	s.claimed = make([]bool, len(s.q))
 	lists := make(map[bits256][]pair)
 	for i, f := range s.q {
 		list, ok := lists[f.h]
 		if !ok {
 			for k, h := range hashes {
-				if d := f.h.distance(h); d <= distance {
+				if d := f.h.distance(h); d <= s.distance {
 					for _, j := range members[k] {
 						list = append(list, pair{j, int32(d)})
 					}
@@ -287,63 +320,68 @@ func (s *segmenter) findMatches(distance int) {
 			lists[f.h] = list
 		}
 		s.matches[i] = list
-		if len(list) > 0 {
-			s.weight[i] = 1 / float64(len(list))
-			s.free++
+		if len(list) == 0 {
+			continue
 		}
+		var sum float64
+		for _, p := range list {
+			sum += s.closeness(p)
+		}
+		s.norm[i] = 1 / sum
+		s.free++
+
+		// Measure the frame's vote around its closest match (the first, on a tie).
+		closest := list[0]
+		for _, p := range list {
+			if p.dist < closest.dist {
+				closest = p
+			}
+		}
+		s.peak[i] = s.votesIn(i, s.window(i, s.c[closest.c].t-f.t))
 	}
 }
 
-// candidates returns the centres of the offset bins worth trying, strongest first.
-func (s *segmenter) candidates() []float64 {
-	// Vote: each query frame spreads one vote over its matches' offsets.
-	width := s.tol / 2
-	bins := make(map[int64]float64)
-	for i, f := range s.q {
-		for _, p := range s.matches[i] {
-			bins[int64(math.Floor((s.c[p.c].t-f.t)/width))] += s.weight[i]
-		}
-	}
+// closeness is the unnormalised vote of a matching pair: the square of how far
+// within the distance it lies, so that the frame a query frame was taken from
+// outweighs its neighbours, which also match but less closely.
+func (s *segmenter) closeness(p pair) float64 {
+	x := float64(s.distance+1-int(p.dist)) / float64(s.distance+1)
+	return x * x
+}
 
-	// Score each bin by the votes within two bins of it, about ± the tolerance, and
-	// keep the local maxima with at least one frame's vote.
-	score := func(k int64) float64 {
-		var sum float64
-		for d := int64(-2); d <= 2; d++ {
-			sum += bins[k+d]
-		}
-		return sum
+// weight is query frame i's vote for pair p.
+func (s *segmenter) weight(i int, p pair) float64 { return s.closeness(p) * s.norm[i] }
+
+// vote adds (sign 1) or removes (sign -1) query frame i's votes.
+func (s *segmenter) vote(i int, sign float64) {
+	for _, p := range s.matches[i] {
+		s.bins[int64(math.Floor((s.c[p.c].t-s.q[i].t)/s.width))] += sign * s.weight(i, p)
 	}
-	type peak struct {
-		bin   int64
-		score float64
+}
+
+// score sums the votes within two bins of bin k, about ± the tolerance.
+func (s *segmenter) score(k int64) float64 {
+	var sum float64
+	for d := int64(-2); d <= 2; d++ {
+		sum += s.bins[k+d]
 	}
-	var peaks []peak
-	for k := range bins {
-		v := score(k)
-		if v < 1 {
+	return sum
+}
+
+// best returns the untried bin with the highest score (the lowest such bin on a
+// tie) and its score, or a score of 0 if there is none.
+func (s *segmenter) best() (int64, float64) {
+	var bin int64
+	top := 0.0
+	for k := range s.bins {
+		if s.tried[k] {
 			continue
 		}
-		top := true
-		for d := int64(-2); d <= 2 && top; d++ {
-			top = d == 0 || score(k+d) <= v
-		}
-		if top {
-			peaks = append(peaks, peak{k, v})
+		if v := s.score(k); v > top || v == top && top > 0 && k < bin {
+			bin, top = k, v
 		}
 	}
-	slices.SortFunc(peaks, func(a, b peak) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.bin, b.bin)
-	})
-
-	centers := make([]float64, len(peaks))
-	for i, p := range peaks {
-		centers[i] = (float64(p.bin) + 0.5) * width
-	}
-	return centers
+	return bin, top
 }
 
 // window returns the span of matches of query frame i whose offset lies within the
@@ -359,20 +397,29 @@ func (s *segmenter) window(i int, o float64) []pair {
 	return ms[a:b]
 }
 
-// refine returns the vote-weighted median offset of the unclaimed pairs within the
-// tolerance of center, and false if there are none.
+// refine returns a better offset near center: the median, over unclaimed query
+// frames with matches within the tolerance of center, of the offset of each one's
+// closest such match, weighted by the frame's votes there. It returns false if no
+// frame has such a match. Taking one offset per frame, rather than every pair's,
+// keeps the estimate sharp when two segments lie at nearby offsets.
 func (s *segmenter) refine(center float64) (float64, bool) {
 	type vote struct{ offset, weight float64 }
 	var votes []vote
 	var total float64
-	for i, f := range s.q {
+	for i := range s.q {
 		if s.claimed[i] {
 			continue
 		}
-		for _, p := range s.window(i, center) {
-			votes = append(votes, vote{s.c[p.c].t - f.t, s.weight[i]})
-			total += s.weight[i]
+		win := s.window(i, center)
+		if len(win) == 0 {
+			continue
 		}
+		_, offset, w := s.closestIn(i, win, center)
+		if w < peakShare*s.peak[i] {
+			continue
+		}
+		votes = append(votes, vote{offset, w})
+		total += w
 	}
 	if len(votes) == 0 {
 		return 0, false
@@ -388,11 +435,35 @@ func (s *segmenter) refine(center float64) (float64, bool) {
 	return votes[len(votes)-1].offset, true
 }
 
+// votesIn returns query frame i's total vote for the pairs in win.
+func (s *segmenter) votesIn(i int, win []pair) float64 {
+	var sum float64
+	for _, p := range win {
+		sum += s.weight(i, p)
+	}
+	return sum
+}
+
+// closestIn returns the closest match of query frame i among win, breaking ties
+// by nearness to offset o, with its offset and the frame's total vote in win.
+func (s *segmenter) closestIn(i int, win []pair, o float64) (best pair, offset, votes float64) {
+	best = win[0]
+	offset = s.c[best.c].t - s.q[i].t
+	for _, p := range win {
+		votes += s.weight(i, p)
+		off := s.c[p.c].t - s.q[i].t
+		if p.dist < best.dist || p.dist == best.dist && math.Abs(off-o) < math.Abs(offset-o) {
+			best, offset = p, off
+		}
+	}
+	return best, offset, votes
+}
+
 // run is a segment being built, with what merging needs to know.
 type run struct {
 	Segment
 	offset  float64
-	support float64 // votes at offset: sum over frames of in-window matches × weight
+	support float64 // the run's frames' votes within the tolerance of offset
 	dsum    int     // sum of distances of the aligned pairs
 	first   int     // index of the first matched query frame
 	last    int     // index of the last matched query frame
@@ -413,8 +484,18 @@ func (s *segmenter) runs(o float64) []run {
 			r.support < minSupport {
 			return
 		}
+		matching := 0 // frames of the span that match anywhere
+		for i := r.first; i <= r.last; i++ {
+			if len(s.matches[i]) > 0 {
+				matching++
+			}
+		}
+		if float64(r.Frames) < minFill*float64(matching) {
+			return
+		}
 		for i := r.first; i <= r.last; i++ {
 			if !s.claimed[i] && len(s.matches[i]) > 0 {
+				s.vote(i, -1)
 				s.free--
 			}
 			s.claimed[i] = true
@@ -433,14 +514,11 @@ func (s *segmenter) runs(o float64) []run {
 			continue
 		}
 
-		// Align the frame with its closest match near the offset.
-		best := win[0]
-		bestOff := math.Abs(s.c[best.c].t - f.t - o)
-		for _, p := range win[1:] {
-			off := math.Abs(s.c[p.c].t - f.t - o)
-			if p.dist < best.dist || p.dist == best.dist && off < bestOff {
-				best, bestOff = p, off
-			}
+		// Align the frame with its closest match near the offset, unless the frame
+		// matches far more closely elsewhere: then it belongs to another offset.
+		best, _, votes := s.closestIn(i, win, o)
+		if votes < peakShare*s.peak[i] {
+			continue
 		}
 		tc := s.c[best.c].t
 
@@ -458,7 +536,7 @@ func (s *segmenter) runs(o float64) []run {
 		cur.ComparedEnd = max(cur.ComparedEnd, tc)
 		cur.Frames++
 		cur.dsum += int(best.dist)
-		cur.support += float64(len(win)) * s.weight[i]
+		cur.support += votes
 	}
 	flush()
 	return out
