@@ -142,6 +142,14 @@ func (c *Client) Match(ctx context.Context, req api.MatchRequest) (api.MatchResp
 	return resp, err
 }
 
+// MatchVideo matches one video by its vPDQ signal and digests.
+func (c *Client) MatchVideo(ctx context.Context,
+	req api.VideoMatchRequest) (api.VideoMatchResponse, error) {
+	var resp api.VideoMatchResponse
+	err := c.do(ctx, http.MethodPost, "/v1/match/video", req, &resp)
+	return resp, err
+}
+
 // Health reads the server's health.
 func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	var h api.Health

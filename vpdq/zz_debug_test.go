@@ -4,6 +4,7 @@ import "testing"
 
 func init() {
 	debugSegments = func(t *testing.T, query, compared []Frame) {
+		dumpAround(t, query, compared, 4.5, 6.0)
 		q := timeline(query, 50)
 		c := timeline(compared, 50)
 		s := &segmenter{q: q, c: c}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/pdq"
 	"github.com/dnadb/dnadb/server"
+	"github.com/dnadb/dnadb/vpdq"
 )
 
 func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -21,9 +23,16 @@ func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dihedral := fs.Bool("dihedral", false, "also print the 8 dihedral variant hashes")
 	format := fs.String("format", "text", "output: text (hash,quality,path), tsv or json")
 	jobs := fs.Int("jobs", 0, "files hashed at once; 0 means one per CPU")
-	maxPixels := fs.Int64("max-pixels", imagefile.DefaultMaxPixels, "largest photo, in pixels")
+	maxPixels := fs.Int64("max-pixels", imagefile.DefaultMaxPixels,
+		"largest photo or video frame, in pixels")
+	videoFormat := fs.String("video-format", "vpdq",
+		"how video frames print: vpdq (the reference's lines) or pytx (python-threatexchange's JSON)")
+	vo := videoFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *videoFormat != "vpdq" && *videoFormat != "pytx" {
+		return usagef("--video-format %q is not vpdq or pytx", *videoFormat)
 	}
 	if *jobs < 0 {
 		return usagef("--jobs %d is negative; 0 means one per CPU", *jobs)
@@ -41,6 +50,7 @@ func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	outVideo := newVideoWriter(*format, *videoFormat, stdout)
 
 	files, err := collectFiles(fs.Args())
 	if err != nil {
@@ -53,10 +63,17 @@ func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	failed := 0
-	hashFiles(ctx, files, h, *jobs, stderr, func(r hashed) {
+	hashFiles(ctx, files, h, vo(*maxPixels), *jobs, stderr, func(r hashed) {
 		if r.err != nil {
 			failed++
 			fmt.Fprintf(stderr, "dnadb: %v\n", r.err)
+			return
+		}
+		if r.video != nil {
+			if err := r.video.Usable(r.path, server.DefaultQualityFloor); err != nil {
+				fmt.Fprintf(stderr, "dnadb: %v: too weak to register or match\n", err)
+			}
+			outVideo(r)
 			return
 		}
 		if r.photo.Quality < server.DefaultQualityFloor {
@@ -126,4 +143,59 @@ func newHashWriter(format string, dihedral bool, w io.Writer) (func(hashed), err
 		}, nil
 	}
 	return nil, usagef("--format %q is not text, tsv or json", format)
+}
+
+// videoFlags adds the flags of video hashing and returns a function that makes
+// the options once they are parsed.
+func videoFlags(fs *flag.FlagSet) func(maxPixels int64) vpdq.HashOptions {
+	every := fs.Float64("seconds-per-hash", vpdq.DefaultSecondsPerHash,
+		"video sampling: one vPDQ hash every so many seconds; 0 hashes every frame")
+	timeout := fs.Duration("video-timeout", 0, "longest a video may take to decode; 0 means 10m")
+	return func(maxPixels int64) vpdq.HashOptions {
+		return vpdq.HashOptions{SecondsPerHash: *every, MaxPixels: maxPixels, Timeout: *timeout}
+	}
+}
+
+// newVideoWriter returns a function printing one hashed video. In the text
+// format a header line "# path md5=... sha256=... fps=... frames=N" comes first,
+// then the frames in the video format; tsv prints one row per frame; json one
+// object per video.
+func newVideoWriter(format, videoFormat string, w io.Writer) func(hashed) {
+	frames := func(v *fingerprint.Video) any {
+		if videoFormat == "pytx" {
+			data, _ := vpdq.MarshalPyTX(v.Frames)
+			return json.RawMessage(data)
+		}
+		return dnadb.FormatVPDQ(v.Frames)
+	}
+	switch format {
+	case "tsv":
+		return func(r hashed) {
+			for _, f := range r.video.Frames {
+				fmt.Fprintf(w, "%s\t%s\t%d\tvpdq\tframe %d\t%.3f\t\n", r.path, f.Hash,
+					f.Quality, f.Number, f.Timestamp)
+			}
+		}
+	case "json":
+		enc := json.NewEncoder(w)
+		return func(r hashed) {
+			v := r.video
+			enc.Encode(map[string]any{
+				"path": r.path, "md5": v.MD5, "sha256": v.SHA256, "fps": v.FPS,
+				"width": v.Width, "height": v.Height, "duration": v.Duration,
+				videoFormat: frames(v),
+			})
+		}
+	}
+	return func(r hashed) {
+		v := r.video
+		fmt.Fprintf(w, "# %s md5=%s sha256=%s fps=%g frames=%d\n", r.path, v.MD5, v.SHA256,
+			v.FPS, len(v.Frames))
+		switch f := frames(v).(type) {
+		case string:
+			fmt.Fprint(w, f)
+		case json.RawMessage:
+			fmt.Fprintf(w, "%s\n", f)
+		}
+	}
 }

@@ -17,20 +17,24 @@ import (
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/fingerprint"
+	"github.com/dnadb/dnadb/vpdq"
 )
 
-// photoExts are the file name extensions taken from a directory walk. A file named
+// mediaExts are the file name extensions taken from a directory walk. A file named
 // on the command line is hashed whatever its name.
-var photoExts = map[string]bool{
+var mediaExts = map[string]bool{
 	".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true,
 	".webp": true, ".bmp": true, ".tif": true, ".tiff": true,
+	// Videos, which ffmpeg decodes.
+	".mp4": true, ".m4v": true, ".mov": true, ".mkv": true, ".webm": true, ".avi": true,
+	".wmv": true, ".flv": true, ".mpg": true, ".mpeg": true, ".ts": true, ".3gp": true,
 }
 
 // progressMin is the smallest batch that shows a progress bar.
 const progressMin = 50
 
 // collectFiles expands paths: files as given, directories walked recursively for
-// files named as photos (photoExts), in name order; symbolic links in a directory
+// files named as photos or videos (mediaExts), in name order; symbolic links in a directory
 // are not followed. A named file is hashed whatever its name, since the decoder
 // goes by content. A directory without photo files is an error.
 func collectFiles(paths []string) ([]string, error) {
@@ -48,7 +52,7 @@ func collectFiles(paths []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			if d.Type().IsRegular() && photoExts[strings.ToLower(filepath.Ext(path))] {
+			if d.Type().IsRegular() && mediaExts[strings.ToLower(filepath.Ext(path))] {
 				found = append(found, path)
 			}
 			return nil
@@ -58,7 +62,7 @@ func collectFiles(paths []string) ([]string, error) {
 		}
 		if len(found) == 0 {
 			return nil, dnadb.Errorf(dnadb.ErrNotFound,
-				"%s: no photo files in it (looked for %s)", p, photoExtList())
+				"%s: no photo or video files in it (looked for %s)", p, mediaExtList())
 		}
 		sort.Strings(found)
 		files = append(files, found...)
@@ -66,10 +70,10 @@ func collectFiles(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// photoExtList lists the file name extensions a directory walk picks, in order.
-func photoExtList() string {
-	exts := make([]string, 0, len(photoExts))
-	for e := range photoExts {
+// mediaExtList lists the file name extensions a directory walk picks, in order.
+func mediaExtList() string {
+	exts := make([]string, 0, len(mediaExts))
+	for e := range mediaExts {
 		exts = append(exts, e)
 	}
 	sort.Strings(exts)
@@ -80,14 +84,16 @@ func photoExtList() string {
 type hashed struct {
 	path  string
 	photo fingerprint.Photo
+	// video is set when the file is a video; photo is then zero.
+	video *fingerprint.Video
 	err   error
 }
 
 // hashFiles hashes files on jobs workers (zero means one per CPU) and calls emit
 // for each outcome in the order of files, as soon as it and every earlier one are
 // done. A progress bar goes to stderr when it is a terminal and the batch is large.
-func hashFiles(ctx context.Context, files []string, h fingerprint.Hasher, jobs int,
-	stderr io.Writer, emit func(hashed)) {
+func hashFiles(ctx context.Context, files []string, h fingerprint.Hasher,
+	vo vpdq.HashOptions, jobs int, stderr io.Writer, emit func(hashed)) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
@@ -112,9 +118,13 @@ func hashFiles(ctx context.Context, files []string, h fingerprint.Hasher, jobs i
 		wg.Go(func() {
 			for i := range next {
 				r := hashed{path: files[i]}
-				if err := ctx.Err(); err != nil {
-					r.err = err
-				} else {
+				switch {
+				case ctx.Err() != nil:
+					r.err = ctx.Err()
+				case h.Kind(ctx, files[i]) == fingerprint.MediaVideo:
+					v, err := fingerprint.HashVideo(ctx, files[i], vo)
+					r.video, r.err = &v, err
+				default:
 					r.photo, r.err = h.HashFile(files[i])
 				}
 				results[i] = r

@@ -38,6 +38,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	category := fs.String("category", "", "category: illegal_filming, csam, synthetic or other")
 	ref := fs.String("ref", "", "your own case reference (opaque text)")
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
+	vo := videoFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,22 +64,16 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 
-	// Hash locally, so that only the signal leaves this machine, and register each
-	// photo as one item as soon as its hash is ready.
+	// Hash locally, so that only the signals leave this machine, and register each
+	// photo or video as one item as soon as its fingerprint is ready.
 	failed := 0
 	h := fingerprint.Hasher{Profile: dnadb.Profile(*profile)}
-	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
-		err := r.err
-		if err == nil && r.photo.Quality < floor {
-			err = dnadb.Errorf(dnadb.ErrLowQuality,
-				"%s: quality %d is under the server's floor %d, not registered",
-				r.path, r.photo.Quality, floor)
-		}
+	hashFiles(ctx, files, h, vo(0), 0, stderr, func(r hashed) {
+		signals, fp, err := registrable(r, floor)
 		if err == nil {
 			var reg api.Registration
 			reg, err = c.CreateItem(ctx, dnadb.NewItem{
-				Category: dnadb.Category(*category), Reference: *ref,
-				Signals: []dnadb.Signal{r.photo.Signal()},
+				Category: dnadb.Category(*category), Reference: *ref, Signals: signals,
 			})
 			if err == nil {
 				known := "new"
@@ -86,7 +81,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 					known = "known"
 				}
 				fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\t%s\n", reg.Item.ID, reg.Item.Status,
-					known, r.photo.Hash, r.path)
+					known, fp, r.path)
 				return
 			}
 			err = fmt.Errorf("%s: %w", r.path, err)
@@ -101,6 +96,25 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
+// registrable returns the signals of a hashed file and a short form of its
+// fingerprint to print, or why it cannot be registered.
+func registrable(r hashed, floor int) ([]dnadb.Signal, string, error) {
+	switch {
+	case r.err != nil:
+		return nil, "", r.err
+	case r.video != nil:
+		if err := r.video.Usable(r.path, floor); err != nil {
+			return nil, "", fmt.Errorf("%w, not registered", err)
+		}
+		return r.video.Signals(), "sha256:" + r.video.SHA256, nil
+	case r.photo.Quality < floor:
+		return nil, "", dnadb.Errorf(dnadb.ErrLowQuality,
+			"%s: quality %d is under the server's floor %d, not registered",
+			r.path, r.photo.Quality, floor)
+	}
+	return []dnadb.Signal{r.photo.Signal()}, r.photo.Hash.String(), nil
+}
+
 func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("match", "[flags] PATH...", stderr)
 	connect := remoteFlags(fs)
@@ -108,11 +122,16 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threshold := fs.Int("threshold", 0, "largest distance; 0 means the server's")
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
 	format := fs.String("format", "text", "output: text or json")
+	semantics := fs.String("semantics", "pytx", "video percentages: pytx or cpp")
+	vo := videoFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("match: name at least one file or directory")
+	}
+	if *semantics != "pytx" && *semantics != "cpp" {
+		return usagef("--semantics %q is not pytx or cpp", *semantics)
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q is not text or json", *format)
@@ -135,12 +154,34 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var queries []api.MatchQuery
 	var paths []string // the file of each query
 	failed := 0
-	hashFiles(ctx, files, h, 0, stderr, func(r hashed) {
+	enc := json.NewEncoder(stdout)
+	hashFiles(ctx, files, h, vo(0), 0, stderr, func(r hashed) {
 		if r.err != nil {
 			failed++
 			fmt.Fprintf(stderr, "dnadb: %v\n", r.err)
 			return
 		}
+
+		// A video is matched on its own as soon as it is hashed.
+		if v := r.video; v != nil {
+			resp, err := c.MatchVideo(ctx, api.VideoMatchRequest{
+				VPDQ: dnadb.FormatVPDQ(v.Frames), MD5: v.MD5, SHA256: v.SHA256,
+				Semantics: *semantics, Threshold: *threshold,
+			})
+			if err != nil {
+				failed++
+				fmt.Fprintf(stderr, "dnadb: %s: %v\n", r.path, err)
+				return
+			}
+			resp.Ref = r.path
+			if *format == "json" {
+				enc.Encode(resp)
+				return
+			}
+			printVideoMatch(stdout, resp)
+			return
+		}
+
 		q := r.photo.Quality
 		if q < floor {
 			failed++
@@ -161,9 +202,7 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		queries = append(queries, mq)
 	})
 
-	// Match in batches the server accepts, one query per file so a weak photo
-	// fails alone.
-	enc := json.NewEncoder(stdout)
+	// Match the photos in batches the server accepts.
 	for start := 0; start < len(queries); start += server.DefaultMaxBatch {
 		batch := queries[start:min(start+server.DefaultMaxBatch, len(queries))]
 		results, err := matchBatch(ctx, c, batch, *threshold)
@@ -203,6 +242,33 @@ func qualityFloor(ctx context.Context, c *client.Client) (int, error) {
 		return 0, fmt.Errorf("ask the server for its quality floor: %w", err)
 	}
 	return h.QualityFloor, nil
+}
+
+// printVideoMatch prints one video's matches as text, a line per match with its
+// segments as query range = item range.
+func printVideoMatch(w io.Writer, r api.VideoMatchResponse) {
+	if len(r.Matches) == 0 {
+		fmt.Fprintf(w, "%s: no match\n", r.Ref)
+		return
+	}
+	for _, m := range r.Matches {
+		fmt.Fprintf(w, "%s: item %d (%s) query %.2f%% item %.2f%%", r.Ref, m.ItemID, m.Category,
+			m.QueryPercent, m.ComparedPercent)
+		if m.Exact {
+			fmt.Fprint(w, " exact copy")
+		}
+		for _, sg := range m.Segments {
+			fmt.Fprintf(w, " %s-%s=%s-%s", clock(sg.QueryStart), clock(sg.QueryEnd),
+				clock(sg.ItemStart), clock(sg.ItemEnd))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// clock writes seconds as m:ss.s.
+func clock(s float64) string {
+	m := int(s) / 60
+	return fmt.Sprintf("%d:%04.1f", m, s-float64(60*m))
 }
 
 // printMatch prints one result as text.
