@@ -13,7 +13,8 @@
 //   - it reads no standard input (-nostdin), may open only local files and pipes
 //     (-protocol_whitelist file,pipe), and only the container formats in Formats
 //     (-format_whitelist), which keeps playlists, image sequences and network
-//     sources out;
+//     sources out; the input is named by its absolute path with a file: prefix,
+//     and the filter graph comes on a pipe of its own, never from the input;
 //   - what it prints on standard error is kept up to MaxStderr bytes (the tail),
 //     and ffprobe's report up to maxProbeOutput.
 //
@@ -23,9 +24,9 @@
 // context error:
 //   - ErrNotInstalled (no kind): ffmpeg or ffprobe is not on the PATH;
 //   - dnadb.ErrNotFound: the file does not exist;
-//   - dnadb.ErrInvalid: the file is corrupt, truncated or not a media file, ffmpeg
-//     failed to decode it (an *Error carries its standard error), or it has a video
-//     stream that yields no frames (ErrNoFrames);
+//   - dnadb.ErrInvalid: bad options, or a file that is corrupt, truncated or not a
+//     media file, that ffmpeg failed to decode (an *Error carries its standard
+//     error), or whose video stream yields no frame (ErrNoFrames);
 //   - dnadb.ErrUnsupported: a container not in Formats, a file without a video
 //     stream (ErrNoVideo), or a stream of unknown size;
 //   - dnadb.ErrTooLarge: a frame over the pixel limit, found from the probe
@@ -101,6 +102,7 @@ type Error struct {
 	Err error
 }
 
+// Error returns the tool, the cause and the last lines of its standard error.
 func (e *Error) Error() string {
 	msg := e.Tool + ": " + e.Err.Error()
 	if s := lastLines(e.Stderr, 4, 600); s != "" {
@@ -109,6 +111,7 @@ func (e *Error) Error() string {
 	return msg
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Available reports whether both ffmpeg and ffprobe are installed, with an error
@@ -257,6 +260,7 @@ func (p *process) cleanStderr() string {
 	s = strings.ReplaceAll(s, "'"+Formats+"'", "(Formats)")
 	if p.input != "" {
 		s = strings.ReplaceAll(s, p.input, p.name)
+		s = strings.ReplaceAll(s, strings.TrimPrefix(p.input, "file:"), p.name)
 	}
 	return strings.TrimSpace(s)
 }

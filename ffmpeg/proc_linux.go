@@ -8,7 +8,9 @@ import (
 )
 
 // isolate makes cmd the leader of a process group of its own, which Cancel kills
-// as a whole, and has the kernel kill it if dnadb dies first.
+// as a whole, and has the kernel kill it if dnadb dies first (strictly, if the
+// thread that started it ends, which the Go runtime does not do to a thread
+// that no goroutine has locked).
 func isolate(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {

@@ -4,7 +4,6 @@ import "testing"
 
 func init() {
 	debugSegments = func(t *testing.T, query, compared []Frame) {
-		dumpAround(t, query, compared, 4.5, 6.0)
 		q := timeline(query, 50)
 		c := timeline(compared, 50)
 		s := &segmenter{q: q, c: c}
@@ -29,7 +28,7 @@ func init() {
 			}
 			t.Logf("bin %.3f score %.2f refined %.3f runs=%d", float64(bin)*s.width, score, o, len(got))
 			for _, r := range got {
-				t.Logf("   %v frames=%d support=%.2f", spanOf(r.Segment), r.Frames, r.support)
+				t.Logf("   %v frames=%d support=%.2f offset=%.3f", spanOf(r.Segment), r.Frames, r.support, r.offset)
 			}
 			if len(got) == 0 {
 				s.tried[bin] = true
