@@ -34,16 +34,17 @@ type Options struct {
 	// Threads is the number of decoding threads; zero lets ffmpeg choose.
 	Threads int
 	// NoSIMD runs ffmpeg with -cpuflags 0, on its plain C code paths. Decoding
-	// takes about twice as long, but the colour conversion then no longer depends
-	// on the host's CPU, and at native size it reproduces the ThreatExchange
-	// repository's sample hashes bit for bit (they were made on such a path).
-	// Without it, the result equals the reference built against this machine's
-	// FFmpeg.
+	// takes about twice as long, but the colour conversion no longer depends on
+	// the host's CPU. At native size it then reproduces bit for bit the
+	// ThreatExchange repository's sample hashes made on such a path (13 of the
+	// corpus's 14; test-padded-dimensions, regenerated in 2026, matches the
+	// default path instead). By default the frames are those the reference C++
+	// hasher gets when built against the same FFmpeg on the same machine.
 	NoSIMD bool
 	// Select, if not nil, is called with the stream's Info before any frame is
-	// decoded, and returns the interval to use instead of Every: the vPDQ
-	// interval, for one, depends on the frame rate. An error from it ends Frames
-	// and is returned as it is.
+	// decoded, and returns the interval to use instead of Every (under 1 means
+	// 1): the vPDQ interval, for one, depends on the frame rate. An error from it
+	// ends Frames and is returned as it is.
 	Select func(Info) (int, error)
 	// Info, if not nil, is what Probe returned for the same path, which saves
 	// probing it again.

@@ -141,9 +141,10 @@ func TestHashKeepsLowQuality(t *testing.T) {
 }
 
 func TestHashNoSIMDReproducesSamples(t *testing.T) {
-	// The sample hashes were made on libswscale's C conversion path: with the
-	// SIMD paths off, every frame comes out identical, even doorknob's
-	// low-quality ones, which differ by up to 76 bits on this machine's SIMD path.
+	// The sample hashes but test-padded-dimensions' were made on libswscale's C
+	// conversion path: with the SIMD paths off, every frame comes out identical,
+	// even doorknob's low-quality ones, which differ by up to 76 bits on this
+	// machine's SIMD path.
 	v, err := Hash(context.Background(), corpusVideo(t, "doorknob-hd-no-bar"),
 		HashOptions{NoSIMD: true})
 	if err != nil {
@@ -154,7 +155,7 @@ func TestHashNoSIMDReproducesSamples(t *testing.T) {
 	t.Logf("NoSIMD against sample-hashes: mean %.3f, max %d, %d of %d identical",
 		mean, most, same, len(sample))
 	for i, f := range v.Frames {
-		if f != sample[i] && f.Quality != sample[i].Quality {
+		if f.Quality != sample[i].Quality {
 			t.Errorf("frame %d: quality %d, want %d", f.Number, f.Quality, sample[i].Quality)
 		}
 	}

@@ -27,9 +27,9 @@ const (
 	DefaultOffsetTolerance = 0.3
 )
 
-// ambiguousDensity is the support per matched frame below which a run is taken to
-// be made of frames that match over a long stretch of the compared video (a scene
-// static in both), whose offset is therefore a guess.
+// ambiguousDensity is the vote per aligned frame, at a run's offset, below which
+// the run is taken to be made of frames that match over a long stretch of the
+// compared video (a scene static in both), so that its offset is a guess.
 const ambiguousDensity = 0.5
 
 // minSupport is the least total offset-specific evidence, in frames, of a run.
@@ -98,34 +98,44 @@ type Segment struct {
 //  1. Drops frames below the quality floor, and sorts each video by timestamp.
 //  2. Finds every pair of a query frame and a compared frame within Distance.
 //  3. Votes on offsets tc − tq in bins of half the offset tolerance. Each query
-//     frame has one vote, split evenly between its matches, so a frame of a static
-//     scene, which matches many compared frames, counts little at any one offset.
-//  4. Takes the offsets whose vote, summed over a window of about ± the
-//     tolerance, is a local maximum of at least one frame, strongest first. For
-//     each it refines the offset to the vote-weighted median of the pairs near it,
-//     then walks the query frames in time order, keeping those with a match within
-//     the tolerance of the offset (aligned with the closest such match by distance,
-//     then by offset). Kept frames form a run while the gap between them is at
-//     most MaxGap; a run ends at a query frame already in a segment. A run
-//     becomes a segment if it spans at least MinDuration, has at least MinFrames
-//     frames and at least one frame's worth of votes at its offset; its query
-//     frames are then claimed, so weaker offsets cannot reuse them. Claiming is
-//     what keeps the many offsets at which a static scene fits from yielding
-//     spurious segments.
-//  5. Merges segments adjacent in both videos (gaps of at most MaxGap) whose
+//     frame has one vote, split between its matches in proportion to the square
+//     of how far within Distance each lies, so that the frame it was taken from
+//     outweighs its neighbours, and so that a frame of a static scene, which
+//     matches many compared frames alike, counts little at any one offset.
+//  4. Repeatedly takes the offset bin with the most votes summed over about ± the
+//     tolerance, while that is at least one frame's worth. It refines the offset
+//     to the vote-weighted median, over the query frames, of the offset of each
+//     frame's closest match near the bin. It then walks the query frames in time
+//     order, keeping those with a match within the tolerance of the offset and at
+//     least half of the vote they give their best offset (a frame that matches
+//     much better elsewhere belongs to another segment); each is aligned with its
+//     closest such match. Kept frames form a run while the gaps between them are
+//     at most MaxGap; a run ends at a frame already in a segment. A run becomes
+//     a segment if it spans MinDuration, has MinFrames frames, aligns at least
+//     half of the frames in its span that match anywhere, and holds at least one
+//     frame's worth of votes. Its frames are then claimed, so that no other
+//     offset can reuse them, and their votes withdrawn. A bin that yields no
+//     segment is not taken again.
+//  5. Runs step 4 twice: first refusing runs of static frames (those whose votes
+//     at the offset average under half a frame's worth), then, once every clear
+//     run has claimed its frames, accepting them. A static scene thus joins the
+//     moving scenes around it instead of making segments at the many offsets at
+//     which it fits.
+//  6. Merges segments adjacent in both videos (gaps of at most MaxGap) whose
 //     offsets differ by at most twice the tolerance (slow drift) or either of
-//     which consists of static frames matching everywhere (an ambiguous offset).
+//     which is made of static frames.
 //
 // The result is sorted by QueryStart, and is empty when either video has no frame
-// left after step 1 or nothing matches. The cost of step 2 is the product of the
-// numbers of distinct hashes of the two videos; the registry narrows candidates
-// with its own index first.
+// left after step 1 or nothing matches. Segment bounds are accurate to about the
+// tolerance, plus a sampling period where a video has one hash per second. Step 2
+// costs the product of the numbers of distinct hashes of the two videos; the
+// registry narrows candidates with its own index first.
 //
-// BUG(segments): a scene that is static in both videos and longer in the compared
-// video than in the query fits at many offsets; Segments reports it once, at an
-// offset it picks among them. A query that repeats a piece of the compared video
-// gets one segment per repetition, but a compared video that holds the query's
-// piece twice is located at its better-matching copy only.
+// BUG(segments): a scene that is static in both videos and not joined to moving
+// scenes fits at many offsets; Segments reports it once, at an offset it picks
+// among them. A query that repeats a piece of the compared video gets one segment
+// per repetition, but a compared video that holds the query's piece twice is
+// located at one copy only.
 func Segments(query, compared []Frame, opts SegmentOptions) []Segment {
 	// Keep the frames that can match, in time order.
 	floor := opts.QualityFloor
@@ -153,21 +163,27 @@ func Segments(query, compared []Frame, opts SegmentOptions) []Segment {
 
 	// Grow runs along the strongest offset left, until no offset has a frame's
 	// worth of votes. Claimed frames withdraw their votes; a bin whose offset
-	// yields no segment is not tried again.
+	// yields no segment is not tried again. The first pass accepts only runs whose
+	// frames vote clearly for their offset; the second also accepts runs of static
+	// frames, which fit many offsets, once every clear run has claimed its frames.
 	var found []run
-	for s.free > 0 {
-		bin, score := s.best()
-		if score < minSupport {
-			break
+	for _, strict := range []bool{true, false} {
+		s.strict = strict
+		clear(s.tried)
+		for s.free > 0 {
+			bin, score := s.best()
+			if score < minSupport {
+				break
+			}
+			var got []run
+			if o, ok := s.refine((float64(bin) + 0.5) * s.width); ok {
+				got = s.runs(o)
+			}
+			if len(got) == 0 {
+				s.tried[bin] = true
+			}
+			found = append(found, got...)
 		}
-		var got []run
-		if o, ok := s.refine((float64(bin) + 0.5) * s.width); ok {
-			got = s.runs(o)
-		}
-		if len(got) == 0 {
-			s.tried[bin] = true
-		}
-		found = append(found, got...)
 	}
 
 	// Join pieces of one segment that the greedy pass split.
@@ -247,6 +263,7 @@ type segmenter struct {
 	bins  map[int64]float64
 	tried map[int64]bool // bins that yielded no segment
 
+	strict  bool   // whether runs of static frames are refused
 	claimed []bool // query frames already in a segment
 	free    int    // unclaimed query frames with matches
 }
@@ -469,6 +486,10 @@ type run struct {
 	last    int     // index of the last matched query frame
 }
 
+// ambiguous reports whether the run is made of frames that match over a long
+// stretch of the compared video, so that its offset is a guess.
+func (r *run) ambiguous() bool { return r.support < ambiguousDensity*float64(r.Frames) }
+
 // runs walks the unclaimed query frames along offset o, returns the runs that
 // qualify as segments, and claims their frames.
 func (s *segmenter) runs(o float64) []run {
@@ -490,7 +511,7 @@ func (s *segmenter) runs(o float64) []run {
 				matching++
 			}
 		}
-		if float64(r.Frames) < minFill*float64(matching) {
+		if float64(r.Frames) < minFill*float64(matching) || s.strict && r.ambiguous() {
 			return
 		}
 		for i := r.first; i <= r.last; i++ {
@@ -551,7 +572,6 @@ func (s *segmenter) merge(runs []run) []Segment {
 		}
 		return cmp.Compare(a.ComparedStart, b.ComparedStart)
 	})
-	ambiguous := func(r *run) bool { return r.support < ambiguousDensity*float64(r.Frames) }
 
 	var merged []run
 	for _, r := range runs {
@@ -561,8 +581,8 @@ func (s *segmenter) merge(runs []run) []Segment {
 			comparedGap := max(r.ComparedStart-last.ComparedEnd, last.ComparedStart-r.ComparedEnd)
 			near := math.Abs(r.offset-last.offset) <= 2*s.tol
 			if queryGap <= s.maxGap && comparedGap <= s.maxGap &&
-				(near || ambiguous(last) || ambiguous(&r)) {
-				if r.Frames > last.Frames {
+				(near || last.ambiguous() || r.ambiguous()) {
+				if r.support > last.support {
 					last.offset = r.offset
 				}
 				last.QueryEnd = max(last.QueryEnd, r.QueryEnd)
