@@ -1,7 +1,11 @@
 package dnadb
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -34,28 +38,13 @@ type VideoFrame struct {
 	Timestamp float64
 }
 
-// ParseVPDQ parses a vPDQ signal value in the reference's text form. Blank lines
-// are skipped. It fails with ErrInvalid naming the line and field at fault, and
-// with ErrTooLarge over MaxVPDQFrames frames.
+// ParseVPDQ parses a vPDQ signal value in the reference's text form, as ReadVPDQ
+// does, and fails with ErrInvalid if it holds no frame and with ErrTooLarge over
+// MaxVPDQFrames frames.
 func ParseVPDQ(value string) ([]VideoFrame, error) {
-	var frames []VideoFrame
-	for i, line := range strings.Split(value, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		if len(frames) == MaxVPDQFrames {
-			return nil, Errorf(ErrTooLarge, "vpdq: over %d frames", MaxVPDQFrames)
-		}
-		f, err := parseVPDQLine(line)
-		if err != nil {
-			return nil, Errorf(ErrInvalid, "vpdq line %d: %w", i+1, err)
-		}
-		if n := len(frames); n > 0 && f.Number <= frames[n-1].Number {
-			return nil, Errorf(ErrInvalid, "vpdq line %d: frame %d does not follow frame %d",
-				i+1, f.Number, frames[n-1].Number)
-		}
-		frames = append(frames, f)
+	frames, err := ReadVPDQ(strings.NewReader(value), MaxVPDQFrames)
+	if err != nil {
+		return nil, err
 	}
 	if len(frames) == 0 {
 		return nil, Errorf(ErrInvalid, "vpdq: no frames")
@@ -63,26 +52,75 @@ func ParseVPDQ(value string) ([]VideoFrame, error) {
 	return frames, nil
 }
 
+// maxVPDQLine caps one line of the text form; a real line is about 80 bytes.
+const maxVPDQLine = 4 << 10
+
+// ReadVPDQ reads frames in the text form of the reference's vpdq-hash-video and of
+// its sample-hashes, up to max frames (zero means no limit). Blank lines, such as a
+// final newline, and carriage returns are ignored. Each line must have exactly
+// four fields: a frame number (0 or more, each greater than the line before's), a
+// quality from 0 to 100, 64 hex digits and a timestamp of 0 seconds or more.
+// Anything else fails with ErrInvalid naming the line and the field, and more than
+// max frames with ErrTooLarge. An input without frames gives an empty slice.
+func ReadVPDQ(r io.Reader, max int) ([]VideoFrame, error) {
+	var frames []VideoFrame
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 256), maxVPDQLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		if max > 0 && len(frames) == max {
+			return nil, Errorf(ErrTooLarge, "vpdq: over %d frames", max)
+		}
+		f, err := parseVPDQLine(text)
+		if err != nil {
+			return nil, Errorf(ErrInvalid, "vpdq: text line %d: %w", line, err)
+		}
+		if n := len(frames); n > 0 && f.Number <= frames[n-1].Number {
+			return nil, Errorf(ErrInvalid,
+				"vpdq: text line %d: frame number %d does not follow %d",
+				line, f.Number, frames[n-1].Number)
+		}
+		frames = append(frames, f)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, Errorf(ErrInvalid, "vpdq: text line %d: over %d bytes", line+1,
+				maxVPDQLine)
+		}
+		return nil, fmt.Errorf("vpdq: read text: %w", err)
+	}
+	return frames, nil
+}
+
 // parseVPDQLine parses "frameNumber,quality,pdqHex,timestamp".
-func parseVPDQLine(line string) (VideoFrame, error) {
+func parseVPDQLine(text string) (VideoFrame, error) {
 	var f VideoFrame
-	fields := strings.Split(line, ",")
+	fields := strings.Split(text, ",")
 	if len(fields) != 4 {
-		return f, fmt.Errorf("%d fields, want 4 (frame,quality,hash,timestamp)", len(fields))
+		return f, fmt.Errorf("%d fields, want 4 (frameNumber,quality,hash,timestamp)",
+			len(fields))
 	}
 	var err error
 	if f.Number, err = strconv.Atoi(fields[0]); err != nil || f.Number < 0 {
-		return f, fmt.Errorf("frame number %q is not a whole number", fields[0])
+		return f, fmt.Errorf("field 1, frame number %q: not a whole number", fields[0])
 	}
-	if f.Quality, err = strconv.Atoi(fields[1]); err != nil || f.Quality < 0 || f.Quality > 100 {
-		return f, fmt.Errorf("quality %q is not 0..100", fields[1])
+	if f.Quality, err = strconv.Atoi(fields[1]); err != nil || f.Quality < 0 ||
+		f.Quality > 100 {
+		return f, fmt.Errorf("field 2, quality %q: not a whole number from 0 to 100",
+			fields[1])
 	}
 	if f.Hash, err = ParseHash256(fields[2]); err != nil {
-		return f, err
+		return f, fmt.Errorf("field 3, %w", err)
 	}
 	f.Timestamp, err = strconv.ParseFloat(fields[3], 64)
-	if err != nil || f.Timestamp < 0 || f.Timestamp > 1e7 {
-		return f, fmt.Errorf("timestamp %q is not a time in seconds", fields[3])
+	if err != nil || !(f.Timestamp >= 0) || math.IsInf(f.Timestamp, 0) {
+		return f, fmt.Errorf("field 4, timestamp %q: not a time of 0 seconds or more",
+			fields[3])
 	}
 	return f, nil
 }

@@ -1,10 +1,8 @@
 package vpdq
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,84 +12,20 @@ import (
 	"github.com/dnadb/dnadb"
 )
 
-// maxLine caps one line of the text format; a real line is about 80 bytes.
-const maxLine = 4 << 10
-
 // WriteText writes frames in the text format of the reference's vpdq-hash-video
 // and of its sample-hashes: one line "frameNumber,quality,pdqHex,timestamp" per
-// frame, with the timestamp in seconds printed with three decimals (%.3f).
+// frame, with the timestamp in seconds printed with three decimals (%.3f), as
+// dnadb.FormatVPDQ writes a registry signal.
 func WriteText(w io.Writer, frames []Frame) error {
-	bw := bufio.NewWriter(w)
-	for _, f := range frames {
-		fmt.Fprintf(bw, "%d,%d,%s,%.3f\n", f.Number, f.Quality, f.Hash, f.Timestamp)
-	}
-	if err := bw.Flush(); err != nil {
+	if _, err := io.WriteString(w, dnadb.FormatVPDQ(frames)); err != nil {
 		return fmt.Errorf("vpdq: write text: %w", err)
 	}
 	return nil
 }
 
-// ReadText reads frames in the text format WriteText writes. Blank lines, such as
-// a final newline, and carriage returns are ignored. Each line must have exactly
-// four fields: a frame number (0 or more, each greater than the line before's), a
-// quality from 0 to 100, 64 hex digits and a timestamp of 0 seconds or more.
-// Anything else fails with dnadb.ErrInvalid naming the line and the field. An
-// input without frames gives an empty slice.
-func ReadText(r io.Reader) ([]Frame, error) {
-	var frames []Frame
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 256), maxLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		f, err := parseTextLine(text)
-		if err != nil {
-			return nil, dnadb.Errorf(dnadb.ErrInvalid, "vpdq: text line %d: %w", line, err)
-		}
-		if n := len(frames); n > 0 && f.Number <= frames[n-1].Number {
-			return nil, dnadb.Errorf(dnadb.ErrInvalid,
-				"vpdq: text line %d: frame number %d does not follow %d",
-				line, f.Number, frames[n-1].Number)
-		}
-		frames = append(frames, f)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, dnadb.Errorf(dnadb.ErrInvalid, "vpdq: text line %d: over %d bytes",
-				line+1, maxLine)
-		}
-		return nil, fmt.Errorf("vpdq: read text: %w", err)
-	}
-	return frames, nil
-}
-
-// parseTextLine parses "frameNumber,quality,pdqHex,timestamp".
-func parseTextLine(text string) (Frame, error) {
-	var f Frame
-	fields := strings.Split(text, ",")
-	if len(fields) != 4 {
-		return f, fmt.Errorf("%d fields, want 4 (frameNumber,quality,hash,timestamp)",
-			len(fields))
-	}
-	var err error
-	if f.Number, err = strconv.Atoi(fields[0]); err != nil || f.Number < 0 {
-		return f, fmt.Errorf("field 1, frame number %q: not a whole number", fields[0])
-	}
-	if f.Quality, err = parseQuality(fields[1]); err != nil {
-		return f, fmt.Errorf("field 2, %w", err)
-	}
-	if f.Hash, err = dnadb.ParseHash256(fields[2]); err != nil {
-		return f, fmt.Errorf("field 3, %w", err)
-	}
-	if f.Timestamp, err = parseTimestamp(fields[3]); err != nil {
-		return f, fmt.Errorf("field 4, %w", err)
-	}
-	return f, nil
-}
+// ReadText reads frames in the text format WriteText writes, with the rules of
+// dnadb.ReadVPDQ and no limit on their number.
+func ReadText(r io.Reader) ([]Frame, error) { return dnadb.ReadVPDQ(r, 0) }
 
 // parseQuality parses a PDQ quality, 0 to 100.
 func parseQuality(s string) (int, error) {
