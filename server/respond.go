@@ -109,7 +109,13 @@ func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
 
 // logRequest is the access log line of one request.
 func (s *Server) logRequest(r *http.Request, code int, elapsed any) {
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	attrs := []slog.Attr{
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", code), slog.Any("elapsed", elapsed))
+		slog.Int("status", code), slog.Any("elapsed", elapsed),
+		slog.String("request_id", dnadb.RequestIDFrom(r.Context())),
+	}
+	if p, ok := dnadb.PrincipalFrom(r.Context()); ok {
+		attrs = append(attrs, slog.String("actor", p.Actor()))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }
