@@ -2,18 +2,15 @@ package fingerprint
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image/gif"
 	"io"
 	"math"
 	"os"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/ffmpeg"
-	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/vpdq"
 )
 
@@ -62,17 +59,68 @@ func (h Hasher) Kind(ctx context.Context, path string) Media {
 	return MediaVideo
 }
 
-// gifFrames counts the frames of a GIF without decoding its pixels.
+// gifFrames counts the image descriptors of a GIF by walking its blocks, without
+// decoding a pixel, so that a small file claiming huge frames costs nothing here.
+// It stops at two, which is all Kind needs to know.
 func gifFrames(r io.Reader) (int, error) {
-	data, err := io.ReadAll(io.LimitReader(r, imagefile.DefaultMaxBytes))
-	if err != nil {
+	br := bufio.NewReader(r)
+	head := make([]byte, 13)
+	if _, err := io.ReadFull(br, head); err != nil {
 		return 0, err
 	}
-	g, err := gif.DecodeAll(bytes.NewReader(data))
-	if err != nil {
-		return 0, err
+	if head[10]&0x80 != 0 { // global colour table
+		if _, err := br.Discard(3 << (head[10]&7 + 1)); err != nil {
+			return 0, err
+		}
 	}
-	return len(g.Image), nil
+	frames := 0
+	for frames < 2 {
+		b, err := br.ReadByte()
+		if err != nil {
+			return frames, err
+		}
+		switch b {
+		case 0x21: // extension: label, then sub-blocks
+			if _, err := br.ReadByte(); err != nil {
+				return frames, err
+			}
+		case 0x2c: // image descriptor, local colour table, LZW minimum, sub-blocks
+			frames++
+			desc := make([]byte, 9)
+			if _, err := io.ReadFull(br, desc); err != nil {
+				return frames, err
+			}
+			if desc[8]&0x80 != 0 {
+				if _, err := br.Discard(3 << (desc[8]&7 + 1)); err != nil {
+					return frames, err
+				}
+			}
+			if _, err := br.ReadByte(); err != nil {
+				return frames, err
+			}
+		case 0x3b: // trailer
+			return frames, nil
+		default:
+			return frames, fmt.Errorf("gif: unknown block 0x%02x", b)
+		}
+		if err := skipSubBlocks(br); err != nil {
+			return frames, err
+		}
+	}
+	return frames, nil
+}
+
+// skipSubBlocks skips GIF data sub-blocks up to the empty one that ends them.
+func skipSubBlocks(br *bufio.Reader) error {
+	for {
+		n, err := br.ReadByte()
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, err := br.Discard(int(n)); err != nil {
+			return err
+		}
+	}
 }
 
 // Video is the fingerprint of one video: its vPDQ frames and file digests.

@@ -73,7 +73,7 @@ func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	// Keep the upload in a private file only while it is fingerprinted.
-	path, err := s.spool(r.Body)
+	path, err := s.spool(r.Context(), r.Body)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 	h := s.hasher(profile, false)
 	switch h.Kind(r.Context(), path) {
 	case fingerprint.MediaVideo:
-		v, err := s.hashVideoFile(r.Context(), path)
+		v, err := s.hashVideoFile(r.Context(), path, s.cfg.RegisterSecondsPerHash)
 		if err != nil {
 			return err
 		}
@@ -108,13 +108,11 @@ func (s *Server) uploadItem(w http.ResponseWriter, r *http.Request) error {
 // hashPhotoFile fingerprints a spooled photo in a decode slot.
 func (s *Server) hashPhotoFile(ctx context.Context, h fingerprint.Hasher,
 	path string) (fingerprint.Photo, error) {
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-ctx.Done():
-		return fingerprint.Photo{}, dnadb.Errorf(dnadb.ErrInvalid,
-			"uploaded photo: request ended while waiting for a decode slot: %w", ctx.Err())
+	release, err := slot(ctx, s.decodes, "uploaded photo")
+	if err != nil {
+		return fingerprint.Photo{}, err
 	}
+	defer release()
 	f, err := os.Open(path)
 	if err != nil {
 		return fingerprint.Photo{}, fmt.Errorf("open spooled photo: %w", err)

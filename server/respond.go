@@ -16,6 +16,10 @@ import (
 // writeError writes err as an error response. Internal errors are logged in full
 // and reach the client only as a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	// A caller that went away is not a fault of ours: its answer is never read.
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		err = dnadb.Errorf(dnadb.ErrInvalid, "request ended by the caller: %w", err)
+	}
 	code, name := api.ErrorStatus(err)
 	body := api.ErrorBody{Error: api.ErrorDetail{Code: name, Message: err.Error()}}
 	if code == http.StatusInternalServerError {

@@ -415,14 +415,11 @@ func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, er
 
 	// Wait for a decode slot, so that a burst of large photos cannot exhaust
 	// memory; a caller that gives up waiting frees its place in the queue.
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-r.Context().Done():
-		return fingerprint.Photo{}, dnadb.Errorf(dnadb.ErrInvalid,
-			"uploaded photo: request ended while waiting for a decode slot: %w",
-			r.Context().Err())
+	release, err := slot(r.Context(), s.decodes, "uploaded photo")
+	if err != nil {
+		return fingerprint.Photo{}, err
 	}
+	defer release()
 
 	// The decoder checks the byte limit again and reports it.
 	return s.hasher(profile, dihedral).Hash("uploaded photo", bytes.NewReader(body))

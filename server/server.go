@@ -40,6 +40,14 @@ const (
 	DefaultReadTimeout = 2 * time.Minute
 	// DefaultMaxVideoBytes caps an uploaded video.
 	DefaultMaxVideoBytes = 2 << 30
+	// DefaultMaxSpools bounds the disk that uploads in flight take:
+	// DefaultMaxSpools times DefaultMaxVideoBytes at most.
+	DefaultMaxSpools = 8
+	// DefaultRegisterSecondsPerHash is how often a video registered by upload is
+	// sampled: twice as often as a query is, so that a query sampled once a
+	// second from any starting point lies within a quarter second of an item
+	// frame.
+	DefaultRegisterSecondsPerHash = 0.5
 )
 
 // Config configures a Server. Zero fields take the defaults named beside them.
@@ -68,12 +76,22 @@ type Config struct {
 	// can take a gigabyte while it is decoded; zero means one per CPU. Further
 	// uploads wait their turn.
 	MaxDecodes int
+	// MaxVideos caps the uploaded videos decoded, and the videos matched, at once,
+	// apart from photos so that videos never hold photos up; zero means half the
+	// CPUs, at least one.
+	MaxVideos int
+	// MaxSpools caps the uploads being written to temporary files at once; zero
+	// means DefaultMaxSpools.
+	MaxSpools int
 	// ReadTimeout bounds the time to read a whole request, body included; zero
 	// means DefaultReadTimeout.
 	ReadTimeout time.Duration
-	// SecondsPerHash is how often an uploaded video is sampled for vPDQ; zero
-	// means vpdq.DefaultSecondsPerHash, one hash a second.
+	// SecondsPerHash is how often a video uploaded to be matched is sampled for
+	// vPDQ; zero means vpdq.DefaultSecondsPerHash, one hash a second.
 	SecondsPerHash float64
+	// RegisterSecondsPerHash is the same for a video uploaded to be registered;
+	// zero means DefaultRegisterSecondsPerHash.
+	RegisterSecondsPerHash float64
 	// MaxVideoBytes caps an uploaded video; zero means DefaultMaxVideoBytes.
 	MaxVideoBytes int64
 	// VideoTimeout bounds the decoding of one uploaded video; zero means
@@ -108,6 +126,15 @@ func (c Config) withDefaults() Config {
 	if c.SecondsPerHash == 0 {
 		c.SecondsPerHash = vpdq.DefaultSecondsPerHash
 	}
+	if c.RegisterSecondsPerHash == 0 {
+		c.RegisterSecondsPerHash = DefaultRegisterSecondsPerHash
+	}
+	if c.MaxVideos == 0 {
+		c.MaxVideos = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	if c.MaxSpools == 0 {
+		c.MaxSpools = DefaultMaxSpools
+	}
 	if c.MaxVideoBytes == 0 {
 		c.MaxVideoBytes = DefaultMaxVideoBytes
 	}
@@ -131,7 +158,9 @@ type Server struct {
 	known   *matcher.Matcher
 	limits  *limiter[int64]  // per token
 	strays  *limiter[string] // per address, for requests without a valid token
-	decodes chan struct{}    // a slot per decode allowed at once
+	decodes chan struct{}    // a slot per photo decode allowed at once
+	videos  chan struct{}    // a slot per video decode or match allowed at once
+	spools  chan struct{}    // a slot per upload being spooled
 	metrics *metrics
 	log     *slog.Logger
 	routes  []route
@@ -166,9 +195,12 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		limits:  newLimiter[int64](cfg.Rate, cfg.Burst),
 		strays:  newLimiter[string](strayRate(cfg.Rate), DefaultStrayBurst),
 		decodes: make(chan struct{}, cfg.MaxDecodes),
+		videos:  make(chan struct{}, cfg.MaxVideos),
+		spools:  make(chan struct{}, cfg.MaxSpools),
 		log:     cfg.Logger,
 	}
 	s.metrics = newMetrics(s)
+	s.sweepSpools()
 	s.routes = s.table()
 	s.handler = s.mux()
 	return s, nil

@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/ffmpeg"
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/matcher"
 	"github.com/dnadb/dnadb/vpdq"
@@ -46,7 +49,7 @@ func (s *Server) matchVideo(w http.ResponseWriter, r *http.Request) error {
 	if q.Frames == nil && q.MD5 == "" && q.SHA256 == "" {
 		return dnadb.Errorf(dnadb.ErrInvalid, "request body: send vpdq, md5 or sha256")
 	}
-	resp, err := s.videoMatches(q, req.Ref, req.Semantics, req.Threshold)
+	resp, err := s.videoMatches(r.Context(), q, req.Ref, req.Semantics, req.Threshold)
 	if err != nil {
 		return err
 	}
@@ -66,8 +69,8 @@ func (s *Server) matchVideoUpload(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	resp, err := s.videoMatches(matcher.VideoQuery{Frames: v.Frames, MD5: v.MD5,
-		SHA256: v.SHA256}, q.Get("ref"), q.Get("semantics"), int(min(t, 1<<20)))
+	resp, err := s.videoMatches(r.Context(), matcher.VideoQuery{Frames: v.Frames,
+		MD5: v.MD5, SHA256: v.SHA256}, q.Get("ref"), q.Get("semantics"), int(min(t, 1<<20)))
 	if err != nil {
 		return err
 	}
@@ -76,8 +79,8 @@ func (s *Server) matchVideoUpload(w http.ResponseWriter, r *http.Request) error 
 }
 
 // videoMatches matches one video against the confirmed video items.
-func (s *Server) videoMatches(q matcher.VideoQuery, ref, semantics string,
-	threshold int) (api.VideoMatchResponse, error) {
+func (s *Server) videoMatches(ctx context.Context, q matcher.VideoQuery, ref,
+	semantics string, threshold int) (api.VideoMatchResponse, error) {
 	threshold, err := s.threshold(threshold)
 	if err != nil {
 		return api.VideoMatchResponse{}, err
@@ -100,6 +103,12 @@ func (s *Server) videoMatches(q matcher.VideoQuery, ref, semantics string,
 			resp.Frames++
 		}
 	}
+	q.Frames = thin(q.Frames, MaxMatchFrames)
+	release, err := slot(ctx, s.videos, "video match")
+	if err != nil {
+		return api.VideoMatchResponse{}, err
+	}
+	defer release()
 	for _, m := range s.matcher.MatchVideo(q, opts) {
 		vm := api.VideoMatch{ItemID: m.ItemID, Category: m.Category,
 			QueryPercent: round2(m.QueryPercent), ComparedPercent: round2(m.ComparedPercent),
@@ -124,26 +133,25 @@ func round2(x float64) float64 {
 // hashVideoBody fingerprints the video in the request body: it is written to a
 // private temporary file, since ffmpeg needs to seek, hashed, and deleted.
 func (s *Server) hashVideoBody(r *http.Request) (fingerprint.Video, error) {
-	path, err := s.spool(r.Body)
+	path, err := s.spool(r.Context(), r.Body)
 	if err != nil {
 		return fingerprint.Video{}, err
 	}
 	defer os.Remove(path)
-	return s.hashVideoFile(r.Context(), path)
+	return s.hashVideoFile(r.Context(), path, s.cfg.SecondsPerHash)
 }
 
 // hashVideoFile fingerprints a spooled video under the server's options, in a
-// decode slot.
-func (s *Server) hashVideoFile(ctx context.Context, path string) (fingerprint.Video, error) {
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-ctx.Done():
-		return fingerprint.Video{}, dnadb.Errorf(dnadb.ErrInvalid,
-			"uploaded video: request ended while waiting for a decode slot: %w", ctx.Err())
+// video slot, sampling every secondsPerHash.
+func (s *Server) hashVideoFile(ctx context.Context, path string,
+	secondsPerHash float64) (fingerprint.Video, error) {
+	release, err := slot(ctx, s.videos, "uploaded video")
+	if err != nil {
+		return fingerprint.Video{}, err
 	}
+	defer release()
 	v, err := fingerprint.HashVideo(ctx, path, vpdq.HashOptions{
-		SecondsPerHash: s.cfg.SecondsPerHash,
+		SecondsPerHash: secondsPerHash,
 		MaxPixels:      s.cfg.Decoder.MaxPixels,
 		Timeout:        s.cfg.VideoTimeout,
 	})
@@ -158,10 +166,31 @@ func (s *Server) hashVideoFile(ctx context.Context, path string) (fingerprint.Vi
 	return v, nil
 }
 
+// slot waits for a place in slots, or for ctx to end; what names the waiting
+// upload in the error. The returned function gives the place back.
+func slot(ctx context.Context, slots chan struct{}, what string) (func(), error) {
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, dnadb.Errorf(dnadb.ErrInvalid, "%s: request ended while waiting its turn: %w",
+			what, ctx.Err())
+	}
+}
+
+// spoolPattern names the temporary files of uploads.
+const spoolPattern = "dnadb-upload-*"
+
 // spool copies an upload to a private temporary file, up to MaxVideoBytes, and
-// returns its path; the caller removes it.
-func (s *Server) spool(body io.Reader) (string, error) {
-	f, err := os.CreateTemp("", "dnadb-upload-*")
+// returns its path; the caller removes it. At most MaxSpools uploads are spooled at
+// once, so that uploads in flight cannot fill the disk.
+func (s *Server) spool(ctx context.Context, body io.Reader) (string, error) {
+	release, err := slot(ctx, s.spools, "upload")
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	f, err := os.CreateTemp("", spoolPattern)
 	if err != nil {
 		return "", fmt.Errorf("spool upload: %w", err)
 	}
@@ -183,4 +212,45 @@ func (s *Server) spool(body io.Reader) (string, error) {
 		return "", dnadb.Errorf(dnadb.ErrInvalid, "upload is empty")
 	}
 	return f.Name(), nil
+}
+
+// sweepSpools deletes the temporary files that uploads left behind when a server
+// died during them: any old enough that no request still running can own it.
+func (s *Server) sweepSpools() {
+	paths, _ := filepath.Glob(filepath.Join(os.TempDir(), spoolPattern))
+	cutoff := time.Now().Add(-(s.cfg.ReadTimeout + s.videoTimeout() + time.Minute))
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || st.ModTime().After(cutoff) {
+			continue
+		}
+		if err := os.Remove(p); err == nil {
+			s.log.Info("removed a stale upload", "path", p, "modified", st.ModTime())
+		}
+	}
+}
+
+// videoTimeout is the effective bound on one video decode.
+func (s *Server) videoTimeout() time.Duration {
+	if s.cfg.VideoTimeout > 0 {
+		return s.cfg.VideoTimeout
+	}
+	return ffmpeg.DefaultTimeout
+}
+
+// MaxMatchFrames caps the frames of a query video that are compared: matching
+// costs grow with the square of the frames, and an hour at one hash a second
+// locates any clip. A longer query is thinned evenly, which keeps its time line.
+const MaxMatchFrames = 3600
+
+// thin keeps at most max frames of frames, evenly spread.
+func thin(frames []dnadb.VideoFrame, max int) []dnadb.VideoFrame {
+	if len(frames) <= max {
+		return frames
+	}
+	out := make([]dnadb.VideoFrame, 0, max)
+	for i := range max {
+		out = append(out, frames[i*len(frames)/max])
+	}
+	return out
 }

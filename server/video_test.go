@@ -77,6 +77,9 @@ func TestVideoEndToEnd(t *testing.T) {
 	}
 	chairCut := edit("chair-cut.mp4", chair, 5, 12, "scale=320:-2,fps=24")
 	patternCut := edit("pattern-cut.mp4", pattern, 2, 5, "scale=360:-2,fps=15")
+	// Cut between the item's samples: the query's frames fall half way between
+	// those the registry sampled at 1 s, but it samples twice as often.
+	chairOdd := edit("chair-odd.mp4", chair, 8.5, 7, "scale=480:-2")
 
 	// A compilation: 7 s of chair from 3 s, then 5 s of pattern from 1 s, made the
 	// same size and rate so that they can be joined.
@@ -96,6 +99,7 @@ func TestVideoEndToEnd(t *testing.T) {
 		wants map[int64][]want
 	}{
 		{"chair trimmed, rescaled, 24 fps", chairCut, map[int64][]want{a.ID: {{0, 11, 5, 16}}}},
+		{"chair cut at 8.5 s", chairOdd, map[int64][]want{a.ID: {{0, 6, 8.5, 14.5}}}},
 		{"pattern trimmed, rescaled, 15 fps", patternCut,
 			map[int64][]want{b.ID: {{0, 4, 2, 6}}}},
 		{"compilation of both", both, map[int64][]want{

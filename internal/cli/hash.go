@@ -27,7 +27,7 @@ func runHash(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"largest photo or video frame, in pixels")
 	videoFormat := fs.String("video-format", "vpdq",
 		"how video frames print: vpdq (the reference's lines) or pytx (python-threatexchange's JSON)")
-	vo := videoFlags(fs)
+	vo := videoFlags(fs, vpdq.DefaultSecondsPerHash)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -147,8 +147,8 @@ func newHashWriter(format string, dihedral bool, w io.Writer) (func(hashed), err
 
 // videoFlags adds the flags of video hashing and returns a function that makes
 // the options once they are parsed.
-func videoFlags(fs *flag.FlagSet) func(maxPixels int64) vpdq.HashOptions {
-	every := fs.Float64("seconds-per-hash", vpdq.DefaultSecondsPerHash,
+func videoFlags(fs *flag.FlagSet, every0 float64) func(maxPixels int64) vpdq.HashOptions {
+	every := fs.Float64("seconds-per-hash", every0,
 		"video sampling: one vPDQ hash every so many seconds; 0 hashes every frame")
 	timeout := fs.Duration("video-timeout", 0, "longest a video may take to decode; 0 means 10m")
 	return func(maxPixels int64) vpdq.HashOptions {
@@ -171,9 +171,12 @@ func newVideoWriter(format, videoFormat string, w io.Writer) func(hashed) {
 	switch format {
 	case "tsv":
 		return func(r hashed) {
-			for _, f := range r.video.Frames {
-				fmt.Fprintf(w, "%s\t%s\t%d\tvpdq\tframe %d\t%.3f\t\n", r.path, f.Hash,
-					f.Quality, f.Number, f.Timestamp)
+			// One row per frame, in the photo columns: no profile, the format
+			// naming the frame and its time, the video's size.
+			v := r.video
+			for _, f := range v.Frames {
+				fmt.Fprintf(w, "%s\t%s\t%d\t\tvpdq:frame=%d:t=%.3f\t%d\t%d\n", r.path, f.Hash,
+					f.Quality, f.Number, f.Timestamp, v.Width, v.Height)
 			}
 		}
 	case "json":

@@ -13,6 +13,7 @@ import (
 	"github.com/dnadb/dnadb/client"
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/server"
+	"github.com/dnadb/dnadb/vpdq"
 )
 
 // remoteFlags adds the --server and --token flags every remote command takes, and
@@ -38,7 +39,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	category := fs.String("category", "", "category: illegal_filming, csam, synthetic or other")
 	ref := fs.String("ref", "", "your own case reference (opaque text)")
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
-	vo := videoFlags(fs)
+	vo := videoFlags(fs, server.DefaultRegisterSecondsPerHash)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func runMatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	profile := fs.String("profile", string(dnadb.ProfileFull), "PDQ profile: full or cli512")
 	format := fs.String("format", "text", "output: text or json")
 	semantics := fs.String("semantics", "pytx", "video percentages: pytx or cpp")
-	vo := videoFlags(fs)
+	vo := videoFlags(fs, vpdq.DefaultSecondsPerHash)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

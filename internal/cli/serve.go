@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/url"
 
+	"github.com/dnadb/dnadb/ffmpeg"
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
 	"github.com/dnadb/dnadb/server"
+	"github.com/dnadb/dnadb/vpdq"
 )
 
 // DefaultStore is the SQLite file the server uses when no store is named.
@@ -31,6 +33,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rateLimit := fs.Float64("rate", server.DefaultRate,
 		"requests a second per token; negative turns the limit off")
 	burst := fs.Int("burst", server.DefaultBurst, "requests per token above the rate")
+	everyMatch := fs.Float64("seconds-per-hash", vpdq.DefaultSecondsPerHash,
+		"sampling of a video uploaded to be matched, in seconds per vPDQ hash")
+	everyRegister := fs.Float64("register-seconds-per-hash", server.DefaultRegisterSecondsPerHash,
+		"sampling of a video uploaded to be registered")
+	videoTimeout := fs.Duration("video-timeout", ffmpeg.DefaultTimeout,
+		"longest one uploaded video may take to decode")
+	maxVideoBytes := fs.Int64("max-video-bytes", server.DefaultMaxVideoBytes,
+		"largest uploaded video, in bytes")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,6 +59,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *floor < 0 || *floor > 100 {
 		return usagef("--quality-floor %d is outside 0..100", *floor)
 	}
+	if *everyMatch <= 0 || *everyRegister <= 0 || *videoTimeout <= 0 || *maxVideoBytes <= 0 {
+		return usagef("--seconds-per-hash, --register-seconds-per-hash, --video-timeout " +
+			"and --max-video-bytes must be positive")
+	}
 	if *maxPixels <= 0 || *maxBytes <= 0 {
 		return usagef("--max-pixels %d and --max-bytes %d must be positive", *maxPixels,
 			*maxBytes)
@@ -63,12 +77,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Build the server, which loads the match index.
 	cfg := server.Config{
-		Threshold:    *threshold,
-		QualityFloor: *floor,
-		Decoder:      imagefile.Decoder{MaxPixels: *maxPixels, MaxBytes: *maxBytes},
-		Rate:         *rateLimit,
-		Burst:        *burst,
-		Logger:       log,
+		Threshold:              *threshold,
+		QualityFloor:           *floor,
+		Decoder:                imagefile.Decoder{MaxPixels: *maxPixels, MaxBytes: *maxBytes},
+		Rate:                   *rateLimit,
+		SecondsPerHash:         *everyMatch,
+		RegisterSecondsPerHash: *everyRegister,
+		VideoTimeout:           *videoTimeout,
+		MaxVideoBytes:          *maxVideoBytes,
+		Burst:                  *burst,
+		Logger:                 log,
 	}
 	if *floor == 0 {
 		cfg.QualityFloor = -1
