@@ -232,12 +232,13 @@ func decodeArgs(input string, opts Options) []string {
 		args = append(args, "-threads", strconv.Itoa(opts.Threads))
 	}
 	// The probe checked the first picture size; the decoder's own limit refuses a
-	// stream that grows past it later.
+	// stream that grows past it later. Decoders count coded sizes, rounded up to
+	// whole macroblocks or coding units, hence the margin of a half.
 	limit := opts.MaxPixels
 	if limit <= 0 {
 		limit = DefaultMaxPixels
 	}
-	args = append(args, "-max_pixels", strconv.FormatInt(limit, 10))
+	args = append(args, "-max_pixels", strconv.FormatInt(limit+limit/2, 10))
 	return append(args, "-noautorotate", "-format_whitelist", Formats, "-i", input,
 		"-map", "[v]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24",
 		"pipe:1")
