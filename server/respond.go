@@ -16,13 +16,20 @@ import (
 // writeError writes err as an error response. Internal errors are logged in full
 // and reach the client only as a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, body := s.errorBody(r, err)
+	writeJSON(w, code, body)
+}
+
+// errorBody returns the status and body that answer err, logging an internal
+// error in full.
+func (s *Server) errorBody(r *http.Request, err error) (int, api.ErrorBody) {
 	code, name := api.ErrorStatus(err)
 	body := api.ErrorBody{Error: api.ErrorDetail{Code: name, Message: err.Error()}}
 	if code == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Message = "internal error; the server log has the details"
 	}
-	writeJSON(w, code, body)
+	return code, body
 }
 
 // writeJSON writes v as a JSON response with the given status.

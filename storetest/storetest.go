@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 		{"List", testList},
 		{"Changes", testChanges},
 		{"ConfirmedSignals", testConfirmedSignals},
+		{"Feed", testFeed},
+		{"Distributable", testDistributable},
 		{"ConcurrentDecide", testConcurrentDecide},
 		{"Sources", testSources},
 		{"Orgs", testOrgs},
