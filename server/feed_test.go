@@ -319,6 +319,64 @@ func TestFeedLongPollShutdown(t *testing.T) {
 	}
 }
 
+// TestFeedLongPollOtherServer long-polls one server while a confirmation is made
+// through another on the same store: the change-log follower of the first wakes
+// the wait within its poll interval.
+func TestFeedLongPollOtherServer(t *testing.T) {
+	e := newEnv(t)
+	_, cursor := e.readFeed(t, "", 0)
+	it := e.register(t, "police", 1)
+
+	// A second server on the same store, serving with its follower running.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	other, err := server.New(ctx, e.store, server.Config{Rate: -1,
+		SyncInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- other.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	c, err := client.New("http://"+ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithToken(e.secrets["consumer"])
+
+	done := make(chan api.FeedPage, 1)
+	go func() {
+		p, err := c.Feed(context.Background(), cursor, 0, 20*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- p
+	}()
+	time.Sleep(300 * time.Millisecond)
+	confirmed := time.Now()
+	e.confirm(t, it.ID)
+	select {
+	case p := <-done:
+		if got, want := ops(p.Entries), adds(it.ID); !slices.Equal(got, want) {
+			t.Errorf("long poll on the other server = %v, want %v", got, want)
+		}
+		if lag := time.Since(confirmed); lag > 2*time.Second {
+			t.Errorf("long poll on the other server answered %s after the confirmation", lag)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait on the other server did not end 10 s after a confirmation")
+	}
+}
+
 // TestFeedRemovals confirms items and takes them out of distribution in each way
 // there is, and registers items that never reach it: the feed removes exactly the
 // confirmed ones, and never names the others.
