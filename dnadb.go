@@ -263,8 +263,9 @@ type Store interface {
 	// seq order, its Seq never passes a change that is yet to commit. A zero limit
 	// means DefaultPageSize. A page may hold fewer entries than limit when it
 	// reaches MaxFeedScan changes or MaxFeedBytes of signals; More then says so. It
-	// fails with ErrInvalid for a limit over MaxPageSize, and for an after beyond
-	// the last change, which no page of this store's feed ever returned.
+	// fails with ErrInvalid for a limit outside 0..MaxPageSize, a negative after,
+	// and an after beyond the last change, which no page of this store's feed ever
+	// returned.
 	Feed(ctx context.Context, after int64, limit int) (FeedPage, error)
 	// Distributable calls fn with every confirmed item, in ascending id order, with
 	// its category and all its signals, read from one snapshot, and returns the

@@ -55,14 +55,12 @@ func (s *Store) Feed(ctx context.Context, after int64, limit int) (dnadb.FeedPag
 
 	// Walk the decisions of at most MaxFeedScan changes, each with the status the
 	// item had before it, the item's status now and the size of its signals.
-	page := dnadb.FeedPage{Seq: after, Entries: []dnadb.FeedEntry{}}
 	hi := min(head, after+dnadb.MaxFeedScan)
 	entries, last, err := feedEntries(ctx, tx, after, hi, limit)
 	if err != nil {
 		return dnadb.FeedPage{}, fmt.Errorf("feed: %w", err)
 	}
-	page.Entries, page.Seq = entries, last
-	page.More = page.Seq < head
+	page := dnadb.FeedPage{Entries: entries, Seq: last, More: last < head}
 
 	// Attach the signals of the items the page adds.
 	if err := attachSignals(ctx, tx, page.Entries); err != nil {
@@ -106,6 +104,8 @@ func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64,
 		case to == dnadb.StatusConfirmed && now == dnadb.StatusConfirmed:
 			// Confirmed and still so: its signals are distributable.
 			if len(out) > 0 && size+n > dnadb.MaxFeedBytes {
+				// The page is full: end it just before this change, so that the
+				// next page begins with it.
 				return out, seq - 1, nil
 			}
 			out = append(out, dnadb.FeedEntry{Op: dnadb.FeedAdd, ItemID: id, Category: cat})
@@ -162,6 +162,10 @@ func attachSignals(ctx context.Context, tx *sql.Tx, entries []dnadb.FeedEntry) e
 
 // Distributable calls fn with every confirmed item and its signals, read from one
 // snapshot together with the last change it reflects.
+//
+// BUG(feed): the snapshot's read transaction stays open while fn runs, which for
+// the server is while the set is written to the consumer; a slow consumer holds
+// back PostgreSQL's vacuum and SQLite's checkpoints for that long.
 func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error) (int64,
 	error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.dialect.snapshot})

@@ -220,3 +220,57 @@ func testDistributable(t *testing.T, s dnadb.Store) {
 			calls, err, stop)
 	}
 }
+
+// testFeedBytes confirms video items whose vPDQ signals are a megabyte each: a
+// page of the feed ends before MaxFeedBytes, says more follow, and the next page
+// goes on from the first item it left out.
+func testFeedBytes(t *testing.T, s dnadb.Store) {
+	ctx := context.Background()
+	frames := make([]dnadb.VideoFrame, dnadb.MaxVPDQFrames)
+	for i := range frames {
+		frames[i] = dnadb.VideoFrame{Number: i, Quality: 100, Timestamp: float64(i)}
+		frames[i].Hash[0], frames[i].Hash[1] = byte(i), byte(i>>8)
+	}
+	value := dnadb.FormatVPDQ(frames)
+	const n = 9
+	if n*len(value) <= dnadb.MaxFeedBytes {
+		t.Fatalf("%d signals of %d bytes fit in one page", n, len(value))
+	}
+	var ids []int64
+	for range n {
+		it := mustCreate(t, s, dnadb.NewItem{Category: dnadb.CategoryCSAM, Source: "police",
+			Signals: []dnadb.Signal{{Type: dnadb.SignalVPDQ, Value: value, Quality: 100}}})
+		decide(t, s, it.ID, dnadb.DecisionConfirm)
+		ids = append(ids, it.ID)
+	}
+
+	var got []int64
+	var pages []int
+	for after, more := int64(0), true; more; {
+		p, err := s.Feed(ctx, after, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int
+		for _, e := range p.Entries {
+			got = append(got, e.ItemID)
+			if len(e.Signals) != 1 || e.Signals[0].Value != value {
+				t.Errorf("item %d: entry without its vPDQ signal", e.ItemID)
+			}
+			size += len(value)
+		}
+		if len(p.Entries) > 1 && size > dnadb.MaxFeedBytes {
+			t.Errorf("page of %d entries holds %d bytes of signals, over %d", len(p.Entries),
+				size, dnadb.MaxFeedBytes)
+		}
+		pages = append(pages, len(p.Entries))
+		after, more = p.Seq, p.More
+	}
+	if diff := cmp.Diff(ids, got); diff != "" {
+		t.Errorf("items the feed adds (-want +got):\n%s", diff)
+	}
+	if len(pages) < 2 {
+		t.Errorf("feed took pages of %v, want more than one", pages)
+	}
+	t.Logf("pages of %v entries of %d bytes", pages, len(value))
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConfirmedSignals", testConfirmedSignals},
 		{"Feed", testFeed},
 		{"Distributable", testDistributable},
+		{"FeedBytes", testFeedBytes},
 		{"ConcurrentDecide", testConcurrentDecide},
 		{"Sources", testSources},
 		{"Orgs", testOrgs},
