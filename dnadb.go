@@ -254,6 +254,25 @@ type Store interface {
 	// of the statuses st, and the sequence number of the last change they reflect.
 	IndexedSignals(ctx context.Context, t SignalType, st ...Status) ([]IndexedSignal, int64,
 		error)
+	// Feed returns up to limit entries of the consumer feed, derived from the change
+	// log entries with Seq greater than after, all read from one snapshot: a
+	// FeedAdd for each confirmation of an item that is still confirmed, and a
+	// FeedRemove for each change that moves an item out of confirmed. A
+	// confirmation whose item has since left confirmed is skipped, since its removal
+	// follows. The page reads only committed changes, and since changes commit in
+	// seq order, its Seq never passes a change that is yet to commit. A zero limit
+	// means DefaultPageSize. A page may hold fewer entries than limit when it
+	// reaches MaxFeedScan changes or MaxFeedBytes of signals; More then says so. It
+	// fails with ErrInvalid for a limit outside 0..MaxPageSize, a negative after,
+	// and an after beyond the last change, which no page of this store's feed ever
+	// returned.
+	Feed(ctx context.Context, after int64, limit int) (FeedPage, error)
+	// Distributable calls fn with every confirmed item, in ascending id order, with
+	// its category and all its signals, read from one snapshot, and returns the
+	// sequence number of the last change that snapshot reflects: the feed read after
+	// it holds exactly what changed since. It stops at the first error fn returns
+	// and returns that error.
+	Distributable(ctx context.Context, fn func(FeedItem) error) (int64, error)
 	// Stats counts the items by status and category.
 	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store's resources.

@@ -30,6 +30,9 @@ const (
 	WithdrawOwn Action = "items.withdraw_own"
 	// Match is matching hashes and photos against confirmed items.
 	Match Action = "match"
+	// ReadFeed is following the feed of distributable signals and reading its
+	// snapshot: what a filter needs to match on its own machines.
+	ReadFeed Action = "feed.read"
 	// ReadAudit is paging through the audit trail.
 	ReadAudit Action = "audit.read"
 	// ReadStats is reading counts of items by status, category and source kind.
@@ -44,14 +47,14 @@ var Permissions = map[dnadb.Role][]Action{
 	dnadb.RoleAdmin:       {ManageOrgs, ReadAudit, ReadStats},
 	dnadb.RoleEvaluator:   {ReadAll, Decide, Match, ReadStats},
 	dnadb.RoleContributor: {Register, ReadOwn, WithdrawOwn},
-	dnadb.RoleConsumer:    {Match},
+	dnadb.RoleConsumer:    {Match, ReadFeed},
 	dnadb.RoleAuditor:     {ReadAudit, ReadStats},
 }
 
 // Actions lists every action, in the order of the table's columns.
 var Actions = []Action{
-	ManageOrgs, Register, ReadOwn, ReadAll, Decide, WithdrawOwn, Match, ReadAudit,
-	ReadStats,
+	ManageOrgs, Register, ReadOwn, ReadAll, Decide, WithdrawOwn, Match, ReadFeed,
+	ReadAudit, ReadStats,
 }
 
 // Allows reports whether a token with roles may do a.

@@ -224,6 +224,30 @@ func (s *Store) IndexedSignals(ctx context.Context, t dnadb.SignalType,
 	return s.inner.IndexedSignals(ctx, t, st...)
 }
 
+// Feed returns a page of the consumer feed, for consumers. Its entries hold item
+// ids, categories and signals only, so there is nothing to hide from them; pages
+// are not audited, since a filter asks for one every few seconds.
+func (s *Store) Feed(ctx context.Context, after int64, limit int) (dnadb.FeedPage, error) {
+	if _, err := s.check(ctx, "feed.read", "", ReadFeed); err != nil {
+		return dnadb.FeedPage{}, err
+	}
+	return s.inner.Feed(ctx, after, limit)
+}
+
+// Distributable streams the distributable set, for consumers. Taking a whole copy
+// of the set is audited.
+func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error) (int64,
+	error) {
+	if _, err := s.check(ctx, "feed.snapshot", "", ReadFeed); err != nil {
+		return 0, err
+	}
+	if err := s.inner.Audit(ctx, dnadb.AuditFor(ctx, "feed.snapshot", "",
+		dnadb.OutcomeOK)); err != nil {
+		return 0, fmt.Errorf("feed snapshot: %w", err)
+	}
+	return s.inner.Distributable(ctx, fn)
+}
+
 // CreateOrg adds an organisation, for admins.
 func (s *Store) CreateOrg(ctx context.Context, name string, kind dnadb.OrgKind) (dnadb.Org,
 	error) {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -157,9 +158,115 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 	return h, err
 }
 
+// Feed reads one page of the feed of changes to the distributable set, after
+// cursor (empty for the start of the feed), of at most limit entries (zero means
+// the server's default). With a wait, the server holds the request until
+// something changes or the wait ends (55 seconds at most); the client's timeout is
+// stretched to cover it. The page's cursor continues after it.
+func (c *Client) Feed(ctx context.Context, cursor string, limit int,
+	wait time.Duration) (api.FeedPage, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if wait > 0 {
+		q.Set("wait", wait.String())
+	}
+	hc := c.http
+	if hc.Timeout != 0 && hc.Timeout < wait+feedMargin {
+		stretched := *hc
+		stretched.Timeout = wait + feedMargin
+		hc = &stretched
+	}
+	var p api.FeedPage
+	err := c.send(ctx, hc, http.MethodGet, "/v1/feed?"+q.Encode(), nil, &p)
+	return p, err
+}
+
+// feedMargin is how much longer than its wait a feed request may take.
+const feedMargin = 30 * time.Second
+
+// Snapshot streams the distributable set, calling fn with each item in id order,
+// and returns the cursor from which Feed continues after it. It fails unless the
+// stream ends with that cursor, so that a partial set is never taken for the
+// whole, and it stops at the first error fn returns. A large set may take longer
+// than the client's timeout, so only ctx bounds it.
+func (c *Client) Snapshot(ctx context.Context, fn func(dnadb.FeedItem) error) (string,
+	error) {
+	const path = "/v1/feed/snapshot"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return "", fmt.Errorf("snapshot: %w", err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("snapshot: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return "", answerError(http.MethodGet, path, resp, data)
+	}
+
+	// Read item lines up to the cursor line, which must be the last.
+	dec := json.NewDecoder(resp.Body)
+	var n int64
+	for {
+		var line struct {
+			dnadb.FeedItem
+			Cursor *string          `json:"cursor"`
+			Items  int64            `json:"items"`
+			Error  *api.ErrorDetail `json:"error"`
+		}
+		if err := dec.Decode(&line); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", fmt.Errorf("snapshot: after %d items: %w", n, err)
+		}
+		switch {
+		case line.Error != nil:
+			err := fmt.Errorf("server: %s (%s)", line.Error.Message, line.Error.Code)
+			if kind := api.ErrorKind(line.Error.Code); kind != nil {
+				err = dnadb.Errorf(kind, "server: %s", line.Error.Message)
+			}
+			return "", fmt.Errorf("snapshot: after %d items: %w", n, err)
+		case line.Cursor != nil:
+			if line.Items != n {
+				return "", fmt.Errorf("snapshot: %d items read, but the server sent %d", n,
+					line.Items)
+			}
+			if dec.More() {
+				return "", fmt.Errorf("snapshot: data after the cursor line")
+			}
+			return *line.Cursor, nil
+		case line.ItemID <= 0:
+			return "", fmt.Errorf("snapshot: line %d is neither an item nor the cursor", n+1)
+		}
+		n++
+		if err := fn(line.FeedItem); err != nil {
+			return "", err
+		}
+	}
+}
+
 // do sends one request with an optional JSON body and decodes the JSON answer into
 // out, or the error body into an error of the server's kind.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, c.http, method, path, in, out)
+}
+
+// send is do through hc.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string,
+	in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -179,7 +286,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -190,17 +297,22 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 
 	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			return fmt.Errorf("%s %s: server answered %s", method, path, resp.Status)
-		}
-		if kind := api.ErrorKind(eb.Error.Code); kind != nil {
-			return dnadb.Errorf(kind, "server: %s", eb.Error.Message)
-		}
-		return fmt.Errorf("server: %s (%s)", eb.Error.Message, eb.Error.Code)
+		return answerError(method, path, resp, data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return nil
+}
+
+// answerError turns an error answer into an error of the server's kind.
+func answerError(method, path string, resp *http.Response, data []byte) error {
+	var eb api.ErrorBody
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+		return fmt.Errorf("%s %s: server answered %s", method, path, resp.Status)
+	}
+	if kind := api.ErrorKind(eb.Error.Code); kind != nil {
+		return dnadb.Errorf(kind, "server: %s", eb.Error.Message)
+	}
+	return fmt.Errorf("server: %s (%s)", eb.Error.Message, eb.Error.Code)
 }

@@ -40,6 +40,7 @@ type Matcher struct {
 	log      *slog.Logger
 	idx      *hamming.Index
 	statuses []dnadb.Status
+	notify   func(seq int64)
 
 	// mu guards seq and serialises Sync.
 	mu  sync.Mutex
@@ -60,6 +61,10 @@ type Config struct {
 	Statuses []dnadb.Status
 	// Logger receives the matcher's logs; nil discards them.
 	Logger *slog.Logger
+	// Notify, if not nil, is called at the end of a Sync that applied changes, with
+	// the seq of the last one, so that others can follow the log without polling it
+	// themselves. It is called with Sync's lock held and must not block.
+	Notify func(seq int64)
 }
 
 // New loads the PDQ signals of every item in the configured statuses from store.
@@ -76,6 +81,7 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Matcher, error) {
 		log:        cfg.Logger,
 		idx:        hamming.New(),
 		statuses:   cfg.Statuses,
+		notify:     cfg.Notify,
 		categories: map[int64]dnadb.Category{},
 		videos:     newVideos(),
 	}
@@ -149,6 +155,14 @@ func (m *Matcher) Seq() int64 {
 func (m *Matcher) Sync(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.notify != nil {
+		from := m.seq
+		defer func() {
+			if m.seq > from {
+				m.notify(m.seq)
+			}
+		}()
+	}
 
 	for {
 		changes, err := m.store.Changes(ctx, m.seq, dnadb.MaxPageSize)

@@ -44,6 +44,8 @@ var routeActions = map[string][]access.Action{
 	"POST /v1/match/upload":        {access.Match},
 	"POST /v1/match/video":         {access.Match},
 	"POST /v1/match/video/upload":  {access.Match},
+	"GET /v1/feed":                 {access.ReadFeed},
+	"GET /v1/feed/snapshot":        {access.ReadFeed},
 	"GET /v1/orgs":                 {access.ManageOrgs},
 	"POST /v1/orgs":                {access.ManageOrgs},
 	"GET /v1/orgs/{id}/tokens":     {access.ManageOrgs},
@@ -298,7 +300,9 @@ func (p *probes) templates() map[string]func(t testing.TB, who string) probe {
 		"POST /v1/match/video/upload": func(t testing.TB, _ string) probe {
 			return probe{"/v1/match/video/upload", p.video(t)}
 		},
-		"GET /v1/orgs": get("/v1/orgs"),
+		"GET /v1/feed":          get("/v1/feed?limit=10"),
+		"GET /v1/feed/snapshot": get("/v1/feed/snapshot"),
+		"GET /v1/orgs":          get("/v1/orgs"),
 		"POST /v1/orgs": func(t testing.TB, _ string) probe {
 			name := fmt.Sprintf("probe-org-%d", p.next())
 			n := api.NewOrg{Name: name, Kind: dnadb.OrgVendor}

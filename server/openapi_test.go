@@ -132,6 +132,10 @@ func TestOpenAPI(t *testing.T) {
 			"AuditPage":          api.AuditPage{},
 			"WhoAmI":             api.WhoAmI{},
 			"Health":             api.Health{},
+			"FeedEntry":          dnadb.FeedEntry{},
+			"FeedItem":           dnadb.FeedItem{},
+			"FeedPage":           api.FeedPage{},
+			"SnapshotEnd":        api.SnapshotEnd{},
 			"ErrorBody":          api.ErrorBody{},
 			"ErrorDetail":        api.ErrorDetail{},
 		}

@@ -16,6 +16,13 @@ import (
 // writeError writes err as an error response. Internal errors are logged in full
 // and reach the client only as a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, body := s.errorBody(r, err)
+	writeJSON(w, code, body)
+}
+
+// errorBody returns the status and body that answer err, logging an internal
+// error in full.
+func (s *Server) errorBody(r *http.Request, err error) (int, api.ErrorBody) {
 	// A caller that went away is not a fault of ours: its answer is never read.
 	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
 		err = dnadb.Errorf(dnadb.ErrInvalid, "request ended by the caller: %w", err)
@@ -26,7 +33,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		body.Error.Message = "internal error; the server log has the details"
 	}
-	writeJSON(w, code, body)
+	return code, body
 }
 
 // writeJSON writes v as a JSON response with the given status.

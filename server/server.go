@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/dnadb/dnadb"
@@ -162,9 +163,14 @@ type Server struct {
 	videos  chan struct{}    // a slot per video decode or match allowed at once
 	spools  chan struct{}    // a slot per upload being spooled
 	metrics *metrics
-	log     *slog.Logger
-	routes  []route
-	handler http.Handler
+	// changed wakes the feed's long polls when the index has applied new changes;
+	// stopping is closed when the server shuts down, to end them.
+	changed  *broadcast
+	stopping chan struct{}
+	stopOnce sync.Once
+	log      *slog.Logger
+	routes   []route
+	handler  http.Handler
 }
 
 // New builds a server over store, loading the match indexes from it.
@@ -174,8 +180,11 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		return nil, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 0..256",
 			cfg.Threshold)
 	}
+	changed := newBroadcast()
 	m, err := matcher.New(ctx, store, matcher.Config{
-		Logger: cfg.Logger.With("component", "matcher")})
+		Logger: cfg.Logger.With("component", "matcher"),
+		Notify: func(int64) { changed.notify() },
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -187,17 +196,19 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		store:   access.New(store),
-		raw:     store,
-		matcher: m,
-		known:   known,
-		limits:  newLimiter[int64](cfg.Rate, cfg.Burst),
-		strays:  newLimiter[string](strayRate(cfg.Rate), DefaultStrayBurst),
-		decodes: make(chan struct{}, cfg.MaxDecodes),
-		videos:  make(chan struct{}, cfg.MaxVideos),
-		spools:  make(chan struct{}, cfg.MaxSpools),
-		log:     cfg.Logger,
+		cfg:      cfg,
+		store:    access.New(store),
+		raw:      store,
+		matcher:  m,
+		known:    known,
+		limits:   newLimiter[int64](cfg.Rate, cfg.Burst),
+		strays:   newLimiter[string](strayRate(cfg.Rate), DefaultStrayBurst),
+		decodes:  make(chan struct{}, cfg.MaxDecodes),
+		videos:   make(chan struct{}, cfg.MaxVideos),
+		spools:   make(chan struct{}, cfg.MaxSpools),
+		changed:  changed,
+		stopping: make(chan struct{}),
+		log:      cfg.Logger,
 	}
 	s.metrics = newMetrics(s)
 	s.sweepSpools()
@@ -224,6 +235,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(func() { s.stopOnce.Do(func() { close(s.stopping) }) })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "index", s.matcher.Len(),

@@ -34,12 +34,18 @@ func openPostgres(t *testing.T) dnadb.Store {
 // every committed change exactly once and in order, N included. Without the write
 // lock it passes N, which the "unlocked" subtest shows, so that a test that cannot
 // see the trap would itself fail.
+//
+// The follower reads either the change log itself or the consumer feed, which is
+// derived from it: the feed's cursor must not pass N either, and its entries must
+// add every item confirmed, the slow writer's included.
 func TestPostgresFeedOrder(t *testing.T) {
-	t.Run("locked", func(t *testing.T) { testFeedOrder(t, true) })
-	t.Run("unlocked", func(t *testing.T) { testFeedOrder(t, false) })
+	for _, via := range []string{"changes", "feed"} {
+		t.Run(via+"/locked", func(t *testing.T) { testFeedOrder(t, true, via == "feed") })
+		t.Run(via+"/unlocked", func(t *testing.T) { testFeedOrder(t, false, via == "feed") })
+	}
 }
 
-func testFeedOrder(t *testing.T, locked bool) {
+func testFeedOrder(t *testing.T, locked, viaFeed bool) {
 	// Without the lock, concurrent store writers would also collide on the audit
 	// chain's next seq, so there one store writer runs beside the slow one.
 	writers, perWriter := 4, 5
@@ -89,21 +95,39 @@ func testFeedOrder(t *testing.T, locked bool) {
 				stopped = true
 			default:
 			}
-			page, err := s.Changes(ctx, after, 0)
-			if err != nil {
-				followed <- err
-				return
-			}
-			for _, c := range page {
-				seen = append(seen, c.Seq)
-				after = c.Seq
+			var n int
+			if viaFeed {
+				// Record the items the feed adds, in order.
+				page, err := s.Feed(ctx, after, 0)
+				if err != nil {
+					followed <- err
+					return
+				}
+				for _, e := range page.Entries {
+					seen = append(seen, e.ItemID)
+				}
+				n, after = len(page.Entries), page.Seq
+				if page.More {
+					n++
+				}
+			} else {
+				page, err := s.Changes(ctx, after, 0)
+				if err != nil {
+					followed <- err
+					return
+				}
+				for _, c := range page {
+					seen = append(seen, c.Seq)
+					after = c.Seq
+				}
+				n = len(page)
 			}
 			cursor.Store(after)
 			switch {
-			case stopped && len(page) == 0:
+			case stopped && n == 0:
 				followed <- nil
 				return
-			case len(page) == 0:
+			case n == 0:
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -202,10 +226,21 @@ func testFeedOrder(t *testing.T, locked bool) {
 	if got := len(want); got != 1+2*writers*perWriter {
 		t.Fatalf("log holds %d changes after %d, want %d", got, start, 1+2*writers*perWriter)
 	}
+	late := held
+	if viaFeed {
+		// The feed adds each confirmed item, in the order of its confirmation.
+		want = want[:0]
+		for _, c := range all {
+			if c.Kind == dnadb.ChangeDecided && c.Status == dnadb.StatusConfirmed {
+				want = append(want, c.ItemID)
+			}
+		}
+		late = ids[0]
+	}
 	if !locked {
-		if !passed || slices.Contains(seen, held) {
-			t.Errorf("without the write lock the follower saw late seq %d (passed it: %v); "+
-				"this test cannot see the ordering trap", held, passed)
+		if !passed || slices.Contains(seen, late) {
+			t.Errorf("without the write lock the follower saw late seq %d of item %d "+
+				"(passed it: %v); this test cannot see the ordering trap", held, ids[0], passed)
 		}
 		return
 	}
