@@ -77,10 +77,13 @@ type Config struct {
 	// can take a gigabyte while it is decoded; zero means one per CPU. Further
 	// uploads wait their turn.
 	MaxDecodes int
-	// MaxVideos caps the uploaded videos decoded, and the videos matched, at once,
-	// apart from photos so that videos never hold photos up; zero means half the
-	// CPUs, at least one.
+	// MaxVideos caps the uploaded videos decoded at once, apart from photos so that
+	// videos never hold photos up; zero means half the CPUs, at least one.
 	MaxVideos int
+	// MaxVideoMatches caps the video queries compared at once, apart from decodes
+	// so that a long decode never holds up a filter's match; zero means one per
+	// CPU.
+	MaxVideoMatches int
 	// MaxSpools caps the uploads being written to temporary files at once; zero
 	// means DefaultMaxSpools.
 	MaxSpools int
@@ -133,6 +136,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxVideos == 0 {
 		c.MaxVideos = max(1, runtime.GOMAXPROCS(0)/2)
 	}
+	if c.MaxVideoMatches == 0 {
+		c.MaxVideoMatches = runtime.GOMAXPROCS(0)
+	}
 	if c.MaxSpools == 0 {
 		c.MaxSpools = DefaultMaxSpools
 	}
@@ -160,7 +166,8 @@ type Server struct {
 	limits  *limiter[int64]  // per token
 	strays  *limiter[string] // per address, for requests without a valid token
 	decodes chan struct{}    // a slot per photo decode allowed at once
-	videos  chan struct{}    // a slot per video decode or match allowed at once
+	videos  chan struct{}    // a slot per video decode allowed at once
+	vmatch  chan struct{}    // a slot per video match allowed at once
 	spools  chan struct{}    // a slot per upload being spooled
 	metrics *metrics
 	// changed wakes the feed's long polls when the index has applied new changes;
@@ -205,6 +212,7 @@ func New(ctx context.Context, store dnadb.Store, cfg Config) (*Server, error) {
 		strays:   newLimiter[string](strayRate(cfg.Rate), DefaultStrayBurst),
 		decodes:  make(chan struct{}, cfg.MaxDecodes),
 		videos:   make(chan struct{}, cfg.MaxVideos),
+		vmatch:   make(chan struct{}, cfg.MaxVideoMatches),
 		spools:   make(chan struct{}, cfg.MaxSpools),
 		changed:  changed,
 		stopping: make(chan struct{}),

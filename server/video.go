@@ -104,7 +104,7 @@ func (s *Server) videoMatches(ctx context.Context, q matcher.VideoQuery, ref,
 		}
 	}
 	q.Frames = thin(q.Frames, MaxMatchFrames)
-	release, err := slot(ctx, s.videos, "video match")
+	release, err := slot(ctx, s.vmatch, "video match")
 	if err != nil {
 		return api.VideoMatchResponse{}, err
 	}
