@@ -273,6 +273,19 @@ type Store interface {
 	// it holds exactly what changed since. It stops at the first error fn returns
 	// and returns that error.
 	Distributable(ctx context.Context, fn func(FeedItem) error) (int64, error)
+	// ReportSightings stores sighting reports in one transaction: all of them or,
+	// if one fails, none. A report whose reporter and report id were stored before,
+	// or earlier in the same call, is counted as a duplicate and not stored again.
+	// It returns how many were stored and how many were duplicates. It fails with
+	// ErrInvalid naming the report, as sightings[3], for a malformed report, an
+	// unknown reporter, and an item that is unknown or was never confirmed, and
+	// with ErrConflict for a report id used before with other content.
+	ReportSightings(ctx context.Context, ns []NewSighting) (accepted, duplicates int,
+		err error)
+	// Circulation counts the sightings of the items f selects, per item and per
+	// platform, in ascending item and platform order. It fails with ErrInvalid for
+	// a limit outside 0..MaxPageSize.
+	Circulation(ctx context.Context, f CirculationFilter) ([]Circulation, error)
 	// Stats counts the items by status and category.
 	Stats(ctx context.Context) (Stats, error)
 	// Close releases the store's resources.

@@ -33,6 +33,11 @@ const (
 	// ReadFeed is following the feed of distributable signals and reading its
 	// snapshot: what a filter needs to match on its own machines.
 	ReadFeed Action = "feed.read"
+	// ReportSighting is reporting where a filter saw confirmed material.
+	ReportSighting Action = "sightings.report"
+	// ReadCirculation is reading the counts of sightings per item and platform: of
+	// every item with ReadAll, else of the items the organisation registered.
+	ReadCirculation Action = "circulation.read"
 	// ReadAudit is paging through the audit trail.
 	ReadAudit Action = "audit.read"
 	// ReadStats is reading counts of items by status, category and source kind.
@@ -45,16 +50,16 @@ const (
 // do what any of its roles allows. The README shows the same table.
 var Permissions = map[dnadb.Role][]Action{
 	dnadb.RoleAdmin:       {ManageOrgs, ReadAudit, ReadStats},
-	dnadb.RoleEvaluator:   {ReadAll, Decide, Match, ReadStats},
-	dnadb.RoleContributor: {Register, ReadOwn, WithdrawOwn},
-	dnadb.RoleConsumer:    {Match, ReadFeed},
+	dnadb.RoleEvaluator:   {ReadAll, Decide, Match, ReadCirculation, ReadStats},
+	dnadb.RoleContributor: {Register, ReadOwn, WithdrawOwn, ReadCirculation},
+	dnadb.RoleConsumer:    {Match, ReadFeed, ReportSighting},
 	dnadb.RoleAuditor:     {ReadAudit, ReadStats},
 }
 
 // Actions lists every action, in the order of the table's columns.
 var Actions = []Action{
 	ManageOrgs, Register, ReadOwn, ReadAll, Decide, WithdrawOwn, Match, ReadFeed,
-	ReadAudit, ReadStats,
+	ReportSighting, ReadCirculation, ReadAudit, ReadStats,
 }
 
 // Allows reports whether a token with roles may do a.

@@ -248,6 +248,54 @@ func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error
 	return s.inner.Distributable(ctx, fn)
 }
 
+// ReportSightings stores sighting reports as the caller's organisation, for
+// consumers. The reports are audited with the store's write.
+func (s *Store) ReportSightings(ctx context.Context, ns []dnadb.NewSighting) (int, int,
+	error) {
+	p, err := s.check(ctx, "sighting.report", "", ReportSighting)
+	if err != nil {
+		return 0, 0, err
+	}
+	own := make([]dnadb.NewSighting, len(ns))
+	for i, n := range ns {
+		n.Reporter = p.Org.Name
+		own[i] = n
+	}
+	accepted, duplicates, err := s.inner.ReportSightings(ctx, own)
+	if err != nil {
+		return 0, 0, s.failed(ctx, "sighting.report", "", err)
+	}
+	return accepted, duplicates, nil
+}
+
+// Circulation counts sightings: of every item for evaluators, and for anyone else
+// of the items its organisation registered only, whatever source the filter
+// names, so that a contributor never learns of another organisation's items.
+func (s *Store) Circulation(ctx context.Context, f dnadb.CirculationFilter) (
+	[]dnadb.Circulation, error) {
+	p, err := s.check(ctx, "circulation.read", "", ReadCirculation)
+	if err != nil {
+		return nil, err
+	}
+	if !Allows(p.Token.Roles, ReadAll) {
+		if f.Source != "" && f.Source != p.Org.Name {
+			return []dnadb.Circulation{}, nil
+		}
+		f.Source = p.Org.Name
+	}
+	out, err := s.inner.Circulation(ctx, f)
+	if err != nil {
+		return nil, s.failed(ctx, "circulation.read", "", err)
+	}
+	target := fmt.Sprintf("circulation?item=%d&platform=%s&source=%s&after=%d", f.ItemID,
+		f.Platform, f.Source, f.After)
+	if err := s.inner.Audit(ctx, dnadb.AuditFor(ctx, "circulation.read", target,
+		dnadb.OutcomeOK)); err != nil {
+		return nil, fmt.Errorf("circulation: %w", err)
+	}
+	return out, nil
+}
+
 // CreateOrg adds an organisation, for admins.
 func (s *Store) CreateOrg(ctx context.Context, name string, kind dnadb.OrgKind) (dnadb.Org,
 	error) {

@@ -134,3 +134,24 @@ type Health struct {
 	Threshold    int `json:"threshold"`
 	QualityFloor int `json:"quality_floor"`
 }
+
+// SightingsRequest is the body of POST /v1/sightings.
+type SightingsRequest struct {
+	Sightings []dnadb.NewSighting `json:"sightings"`
+}
+
+// SightingsResponse answers POST /v1/sightings: how many reports were stored, and
+// how many had been stored before under the same report id and were not counted
+// again.
+type SightingsResponse struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+}
+
+// CirculationPage is the body of GET /v1/circulation.
+type CirculationPage struct {
+	Circulation []dnadb.Circulation `json:"circulation"`
+	// NextAfter is the value of the after parameter that fetches the next page;
+	// zero when this page is the last.
+	NextAfter int64 `json:"next_after,omitempty"`
+}

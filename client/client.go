@@ -136,6 +136,39 @@ func (c *Client) Audit(ctx context.Context, after int64, limit int) (api.AuditPa
 	return p, err
 }
 
+// ReportSightings reports sightings of confirmed items as the token's
+// organisation. Sending a report again with the same report id counts it once, so
+// a batch whose answer was lost may be sent again as it was.
+func (c *Client) ReportSightings(ctx context.Context,
+	sightings []dnadb.NewSighting) (api.SightingsResponse, error) {
+	var resp api.SightingsResponse
+	err := c.do(ctx, http.MethodPost, "/v1/sightings",
+		api.SightingsRequest{Sightings: sightings}, &resp)
+	return resp, err
+}
+
+// Circulation reads a page of the counts of sightings per item and platform. The
+// filter's Source is ignored: the server decides whose items the token sees.
+func (c *Client) Circulation(ctx context.Context,
+	f dnadb.CirculationFilter) (api.CirculationPage, error) {
+	q := url.Values{}
+	if f.ItemID != 0 {
+		q.Set("item", strconv.FormatInt(f.ItemID, 10))
+	}
+	if f.Platform != "" {
+		q.Set("platform", f.Platform)
+	}
+	if f.After != 0 {
+		q.Set("after", strconv.FormatInt(f.After, 10))
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var p api.CirculationPage
+	err := c.do(ctx, http.MethodGet, "/v1/circulation?"+q.Encode(), nil, &p)
+	return p, err
+}
+
 // Match matches a batch of hashes.
 func (c *Client) Match(ctx context.Context, req api.MatchRequest) (api.MatchResponse, error) {
 	var resp api.MatchResponse

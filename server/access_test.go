@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/access"
@@ -46,6 +47,8 @@ var routeActions = map[string][]access.Action{
 	"POST /v1/match/video/upload":  {access.Match},
 	"GET /v1/feed":                 {access.ReadFeed},
 	"GET /v1/feed/snapshot":        {access.ReadFeed},
+	"POST /v1/sightings":           {access.ReportSighting},
+	"GET /v1/circulation":          {access.ReadCirculation},
 	"GET /v1/orgs":                 {access.ManageOrgs},
 	"POST /v1/orgs":                {access.ManageOrgs},
 	"GET /v1/orgs/{id}/tokens":     {access.ManageOrgs},
@@ -302,7 +305,16 @@ func (p *probes) templates() map[string]func(t testing.TB, who string) probe {
 		},
 		"GET /v1/feed":          get("/v1/feed?limit=10"),
 		"GET /v1/feed/snapshot": get("/v1/feed/snapshot"),
-		"GET /v1/orgs":          get("/v1/orgs"),
+		"POST /v1/sightings": func(t testing.TB, _ string) probe {
+			n := dnadb.NewSighting{ReportID: fmt.Sprintf("probe-%d", p.next()),
+				ItemID: p.item, Where: "https://tube.example/v/1",
+				SeenAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+				Action: dnadb.SightingBlocked}
+			req := api.SightingsRequest{Sightings: []dnadb.NewSighting{n}}
+			return probe{"/v1/sightings", jsonBody(t, req)}
+		},
+		"GET /v1/circulation": get("/v1/circulation"),
+		"GET /v1/orgs":        get("/v1/orgs"),
 		"POST /v1/orgs": func(t testing.TB, _ string) probe {
 			name := fmt.Sprintf("probe-org-%d", p.next())
 			n := api.NewOrg{Name: name, Kind: dnadb.OrgVendor}

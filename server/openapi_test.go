@@ -136,6 +136,11 @@ func TestOpenAPI(t *testing.T) {
 			"FeedItem":           dnadb.FeedItem{},
 			"FeedPage":           api.FeedPage{},
 			"SnapshotEnd":        api.SnapshotEnd{},
+			"NewSighting":        dnadb.NewSighting{},
+			"Circulation":        dnadb.Circulation{},
+			"SightingsRequest":   api.SightingsRequest{},
+			"SightingsResponse":  api.SightingsResponse{},
+			"CirculationPage":    api.CirculationPage{},
 			"ErrorBody":          api.ErrorBody{},
 			"ErrorDetail":        api.ErrorDetail{},
 		}

@@ -53,6 +53,8 @@ func (s *Server) table() []route {
 		{"POST /v1/match/video/upload", a(access.Match), s.matchVideoUpload},
 		{"GET /v1/feed", a(access.ReadFeed), s.feed},
 		{"GET /v1/feed/snapshot", a(access.ReadFeed), s.feedSnapshot},
+		{"POST /v1/sightings", a(access.ReportSighting), s.reportSightings},
+		{"GET /v1/circulation", a(access.ReadCirculation), s.circulation},
 		{"GET /v1/orgs", a(access.ManageOrgs), s.listOrgs},
 		{"POST /v1/orgs", a(access.ManageOrgs), s.createOrg},
 		{"GET /v1/orgs/{id}/tokens", a(access.ManageOrgs), s.listTokens},

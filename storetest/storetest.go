@@ -40,6 +40,9 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"AuditChain", testAuditChain},
 		{"Stats", testStats},
+		{"SightingsOnce", testSightingsOnce},
+		{"Circulation", testCirculation},
+		{"SightingsInvalid", testSightingsInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
