@@ -89,17 +89,9 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 
 // auditPage returns a page of the audit trail: after and limit as for items.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
-	after, err := queryInt(r, "after", 0)
+	after, limit, err := queryPage(r)
 	if err != nil {
 		return err
-	}
-	limit, err := queryInt(r, "limit", dnadb.DefaultPageSize)
-	if err != nil {
-		return err
-	}
-	if limit == 0 || limit > dnadb.MaxPageSize {
-		return dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
-			dnadb.MaxPageSize)
 	}
 	entries, err := s.store.AuditEntries(r.Context(), after, int(limit))
 	if err != nil {

@@ -54,13 +54,9 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return dnadb.Errorf(dnadb.ErrInvalid, "parameter %w", err)
 	}
-	limit, err := queryInt(r, "limit", dnadb.DefaultPageSize)
+	limit, err := queryLimit(r)
 	if err != nil {
 		return err
-	}
-	if limit == 0 || limit > dnadb.MaxPageSize {
-		return dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
-			dnadb.MaxPageSize)
 	}
 	wait, err := queryWait(r)
 	if err != nil {

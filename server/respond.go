@@ -81,6 +81,30 @@ func queryInt(r *http.Request, name string, def int64) (int64, error) {
 	return n, nil
 }
 
+// queryPage parses the after and limit parameters of a listing: after a
+// position, zero by default, and 1 to dnadb.MaxPageSize entries, DefaultPageSize
+// by default.
+func queryPage(r *http.Request) (after, limit int64, err error) {
+	if after, err = queryInt(r, "after", 0); err != nil {
+		return 0, 0, err
+	}
+	limit, err = queryLimit(r)
+	return after, limit, err
+}
+
+// queryLimit parses the limit parameter of a listing, as queryPage does.
+func queryLimit(r *http.Request) (int64, error) {
+	limit, err := queryInt(r, "limit", dnadb.DefaultPageSize)
+	if err != nil {
+		return 0, err
+	}
+	if limit == 0 || limit > dnadb.MaxPageSize {
+		return 0, dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
+			dnadb.MaxPageSize)
+	}
+	return limit, nil
+}
+
 // queryBool parses an optional boolean query parameter.
 func queryBool(r *http.Request, name string) (bool, error) {
 	v := r.URL.Query().Get(name)

@@ -261,17 +261,9 @@ func (s *Server) getItem(w http.ResponseWriter, r *http.Request) error {
 // listItems lists items by status, category and source, a page at a time.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	after, err := queryInt(r, "after", 0)
+	after, limit, err := queryPage(r)
 	if err != nil {
 		return err
-	}
-	limit, err := queryInt(r, "limit", dnadb.DefaultPageSize)
-	if err != nil {
-		return err
-	}
-	if limit == 0 || limit > dnadb.MaxPageSize {
-		return dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
-			dnadb.MaxPageSize)
 	}
 	f := dnadb.ItemFilter{
 		Status:   dnadb.Status(q.Get("status")),

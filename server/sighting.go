@@ -39,17 +39,9 @@ func (s *Server) circulation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryInt(r, "after", 0)
+	after, limit, err := queryPage(r)
 	if err != nil {
 		return err
-	}
-	limit, err := queryInt(r, "limit", dnadb.DefaultPageSize)
-	if err != nil {
-		return err
-	}
-	if limit == 0 || limit > dnadb.MaxPageSize {
-		return dnadb.Errorf(dnadb.ErrInvalid, "parameter limit=%d is outside 1..%d", limit,
-			dnadb.MaxPageSize)
 	}
 	f := dnadb.CirculationFilter{ItemID: item, Platform: r.URL.Query().Get("platform"),
 		After: after, Limit: int(limit)}
