@@ -114,18 +114,24 @@ func (s *Store) WithdrawSource(ctx context.Context, id int64, _ string) (dnadb.I
 	}
 	// An item the caller may not see is not found, as in Item, so that trying to
 	// withdraw it does not disclose that it exists.
-	it, err := s.inner.Item(ctx, id)
-	if err == nil && !Sees(p, it) {
-		err = dnadb.Errorf(dnadb.ErrNotFound, "item %d not found", id)
-	}
-	if err != nil {
+	if _, err := s.visible(ctx, p, id); err != nil {
 		return dnadb.Item{}, s.failed(ctx, "item.source.withdraw", target, err)
 	}
-	it, err = s.inner.WithdrawSource(ctx, id, p.Org.Name)
+	it, err := s.inner.WithdrawSource(ctx, id, p.Org.Name)
 	if err != nil {
 		return it, s.failed(ctx, "item.source.withdraw", target, err)
 	}
 	return View(p, it), nil
+}
+
+// visible returns item id if p may see it, and reports it not found otherwise, so
+// that its existence is not disclosed.
+func (s *Store) visible(ctx context.Context, p dnadb.Principal, id int64) (dnadb.Item, error) {
+	it, err := s.inner.Item(ctx, id)
+	if err == nil && !Sees(p, it) {
+		err = dnadb.Errorf(dnadb.ErrNotFound, "item %d not found", id)
+	}
+	return it, err
 }
 
 // Item returns one item as the caller may see it. An item the caller may not see
@@ -136,10 +142,7 @@ func (s *Store) Item(ctx context.Context, id int64) (dnadb.Item, error) {
 	if err != nil {
 		return dnadb.Item{}, err
 	}
-	it, err := s.inner.Item(ctx, id)
-	if err == nil && !Sees(p, it) {
-		err = dnadb.Errorf(dnadb.ErrNotFound, "item %d not found", id)
-	}
+	it, err := s.visible(ctx, p, id)
 	if err != nil {
 		return dnadb.Item{}, s.failed(ctx, "item.read", target, err)
 	}
