@@ -49,12 +49,22 @@ func consumerOrg(ctx context.Context) (int64, bool) {
 	return p.Org.ID, true
 }
 
+// SetLeakMarkers sets how many leak markers each consumer organisation's copy
+// carries from now on: zero means dnadb.MarkersPerConsumer, negative none (for
+// tests that compare a consumer's copy with the distributable set). Markers
+// already made stay. Call it before the store is used.
+func (s *Store) SetLeakMarkers(n int) { s.markers = n }
+
 // ensureMarkers makes org's markers if it has fewer than MarkersPerConsumer and
 // something is distributable. A feed read from after joins them to the set after
 // the last change, or after the next one when after is already the last; a
 // snapshot (feed false) after the last change.
 func (s *Store) ensureMarkers(ctx context.Context, org, after int64, feed bool) error {
-	if _, ok := s.marked.Load(org); ok {
+	want := s.markers
+	if want == 0 {
+		want = dnadb.MarkersPerConsumer
+	}
+	if _, ok := s.marked.Load(org); ok || want < 0 {
 		return nil
 	}
 	done := false
@@ -67,7 +77,7 @@ func (s *Store) ensureMarkers(ctx context.Context, org, after int64, feed bool) 
 		if err != nil {
 			return err
 		}
-		if n >= dnadb.MarkersPerConsumer {
+		if n >= want {
 			done = true
 			return nil
 		}
@@ -97,7 +107,7 @@ func (s *Store) ensureMarkers(ctx context.Context, org, after int64, feed bool) 
 		}
 
 		// Derive markers until there are enough, skipping any too near a hash.
-		for idx := next; n < dnadb.MarkersPerConsumer; idx++ {
+		for idx := next; n < want; idx++ {
 			if idx > next+1000 {
 				return fmt.Errorf("no marker far enough from the store's hashes")
 			}

@@ -38,6 +38,9 @@ type Store struct {
 	auditKey []byte
 	// now returns the current time; tests may replace it.
 	now func() time.Time
+	// markers is how many leak markers each consumer's copy carries: zero means
+	// dnadb.MarkersPerConsumer, negative none.
+	markers int
 	// marked holds the ids of the consumer organisations known to have all their
 	// leak markers.
 	marked sync.Map
