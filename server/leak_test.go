@@ -15,6 +15,7 @@ import (
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/client"
 	"github.com/dnadb/dnadb/internal/cli"
+	"github.com/dnadb/dnadb/internal/pgtest"
 	"github.com/dnadb/dnadb/server"
 	"github.com/dnadb/dnadb/sqlstore"
 )
@@ -54,8 +55,14 @@ func leakCheck(t testing.TB, dsn string, lines []string) string {
 // one a copy found elsewhere came from, however it was cut down, shuffled or
 // lightly corrupted.
 func TestLeakTracing(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testLeakTracing(t, filepath.Join(t.TempDir(), "dnadb.db"))
+	})
+	t.Run("postgres", func(t *testing.T) { testLeakTracing(t, pgtest.DSN(t)) })
+}
+
+func testLeakTracing(t *testing.T, dsn string) {
 	ctx := context.Background()
-	dsn := filepath.Join(t.TempDir(), "dnadb.db")
 	e := newEnvStore(t, dsn, server.Config{Rate: -1})
 	e.store.SetLeakMarkers(0)
 
