@@ -265,13 +265,15 @@ type Store interface {
 	// reaches MaxFeedScan changes or MaxFeedBytes of signals; More then says so. It
 	// fails with ErrInvalid for a limit outside 0..MaxPageSize, a negative after,
 	// and an after beyond the last change, which no page of this store's feed ever
-	// returned.
+	// returned. For a consumer principal in ctx, the page also carries its
+	// organisation's leak markers (see LeakMarker) as adds, counted in the limit.
 	Feed(ctx context.Context, after int64, limit int) (FeedPage, error)
 	// Distributable calls fn with every confirmed item, in ascending id order, with
 	// its category and all its signals, read from one snapshot, and returns the
 	// sequence number of the last change that snapshot reflects: the feed read after
 	// it holds exactly what changed since. It stops at the first error fn returns
-	// and returns that error.
+	// and returns that error. For a consumer principal in ctx it also holds the
+	// organisation's leak markers, in id order among the items.
 	Distributable(ctx context.Context, fn func(FeedItem) error) (int64, error)
 	// ReportSightings stores sighting reports in one transaction: all of them or,
 	// if one fails, none. A report whose reporter and report id were stored before,

@@ -92,3 +92,29 @@ func (d dialect) beginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 	}
 	return tx, nil
 }
+
+// reserveItemID takes the next id of the items' sequence without leaving an item,
+// so that no item is ever given it.
+func (d dialect) reserveItemID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	if d.driver == "pgx" {
+		err := tx.QueryRowContext(ctx,
+			`SELECT nextval(pg_get_serial_sequence('items', 'id'))`).Scan(&id)
+		if err != nil {
+			return 0, fmt.Errorf("reserve item id: %w", err)
+		}
+		return id, nil
+	}
+	// SQLite's AUTOINCREMENT never hands out an id again, even once its row is
+	// gone.
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO items (category, status, created_at, updated_at)
+		VALUES ('other', 'reserved', 0, 0) RETURNING id`).Scan(&id)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `DELETE FROM items WHERE id = $1`, id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reserve item id: %w", err)
+	}
+	return id, nil
+}

@@ -36,6 +36,14 @@ func (s *Store) Feed(ctx context.Context, after int64, limit int) (dnadb.FeedPag
 		return dnadb.FeedPage{}, dnadb.Errorf(dnadb.ErrInvalid, "feed position %d is negative",
 			after)
 	}
+
+	// A consumer's copy carries its leak markers: make them on its first read.
+	org, consumer := consumerOrg(ctx)
+	if consumer {
+		if err := s.ensureMarkers(ctx, org, after, true); err != nil {
+			return dnadb.FeedPage{}, fmt.Errorf("feed: %w", err)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.dialect.snapshot})
 	if err != nil {
 		return dnadb.FeedPage{}, fmt.Errorf("feed: %w", err)
@@ -56,7 +64,16 @@ func (s *Store) Feed(ctx context.Context, after int64, limit int) (dnadb.FeedPag
 	// Walk the decisions of at most MaxFeedScan changes, each with the status the
 	// item had before it, the item's status now and the size of its signals.
 	hi := min(head, after+dnadb.MaxFeedScan)
-	entries, last, err := feedEntries(ctx, tx, after, hi, limit)
+	var marks []dnadb.LeakMarker
+	if consumer {
+		marks, err = queryMarkers(ctx, tx, `SELECT `+markerColumns+` FROM leak_markers
+			WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq, item_id`,
+			org, after, hi)
+		if err != nil {
+			return dnadb.FeedPage{}, fmt.Errorf("feed: %w", err)
+		}
+	}
+	entries, last, err := feedEntries(ctx, tx, after, hi, limit, marks)
 	if err != nil {
 		return dnadb.FeedPage{}, fmt.Errorf("feed: %w", err)
 	}
@@ -71,9 +88,10 @@ func (s *Store) Feed(ctx context.Context, after int64, limit int) (dnadb.FeedPag
 
 // feedEntries returns the feed entries of the changes in (after, hi], up to limit
 // of them and MaxFeedBytes of signals, without their signals, and the seq of the
-// last change they cover.
-func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64,
-	limit int) ([]dnadb.FeedEntry, int64, error) {
+// last change they cover. The markers, in seq order, each join as an add with
+// its signals after the change of their seq, counting towards the limit.
+func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64, limit int,
+	marks []dnadb.LeakMarker) ([]dnadb.FeedEntry, int64, error) {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT c.seq, c.item_id, c.status, i.status, i.category,
 			(SELECT p.status FROM changes p
@@ -92,6 +110,20 @@ func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64,
 
 	out := []dnadb.FeedEntry{}
 	var size int64
+	// addMarkers adds the markers that join before change seq, and reports the
+	// seq the page ends at if that fills it.
+	addMarkers := func(seq int64) (int64, bool) {
+		for len(marks) > 0 && marks[0].Seq < seq {
+			m := marks[0]
+			marks = marks[1:]
+			out = append(out, dnadb.FeedEntry{Op: dnadb.FeedAdd, ItemID: m.ItemID,
+				Category: m.Category, Signals: m.Signals})
+			if len(out) == limit {
+				return m.Seq, true
+			}
+		}
+		return 0, false
+	}
 	for rows.Next() {
 		var seq, id, n int64
 		var to, now dnadb.Status
@@ -99,6 +131,9 @@ func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64,
 		var before sql.NullString
 		if err := rows.Scan(&seq, &id, &to, &now, &cat, &before, &n); err != nil {
 			return nil, 0, err
+		}
+		if last, full := addMarkers(seq); full {
+			return out, last, nil
 		}
 		switch {
 		case to == dnadb.StatusConfirmed && now == dnadb.StatusConfirmed:
@@ -122,6 +157,9 @@ func feedEntries(ctx context.Context, tx *sql.Tx, after, hi int64,
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
+	if last, full := addMarkers(hi + 1); full {
+		return out, last, nil
+	}
 	return out, hi, nil
 }
 
@@ -131,7 +169,7 @@ func attachSignals(ctx context.Context, tx *sql.Tx, entries []dnadb.FeedEntry) e
 	var args []any
 	var marks []string
 	for i, e := range entries {
-		if e.Op != dnadb.FeedAdd {
+		if e.Op != dnadb.FeedAdd || e.Signals != nil {
 			continue
 		}
 		byID[e.ItemID] = i
@@ -168,6 +206,13 @@ func attachSignals(ctx context.Context, tx *sql.Tx, entries []dnadb.FeedEntry) e
 // back PostgreSQL's vacuum and SQLite's checkpoints for that long.
 func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error) (int64,
 	error) {
+	// A consumer's copy carries its leak markers: make them on its first read.
+	org, consumer := consumerOrg(ctx)
+	if consumer {
+		if err := s.ensureMarkers(ctx, org, 0, false); err != nil {
+			return 0, fmt.Errorf("distributable: %w", err)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.dialect.snapshot})
 	if err != nil {
 		return 0, fmt.Errorf("distributable: %w", err)
@@ -179,6 +224,30 @@ func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error
 	seq, err := lastChange(ctx, tx)
 	if err != nil {
 		return 0, fmt.Errorf("distributable: %w", err)
+	}
+	var marks []dnadb.LeakMarker
+	if consumer {
+		marks, err = queryMarkers(ctx, tx, `SELECT `+markerColumns+` FROM leak_markers
+			WHERE org_id = $1 AND seq <= $2 ORDER BY item_id`, org, seq)
+		if err != nil {
+			return 0, fmt.Errorf("distributable: %w", err)
+		}
+	}
+	// emit hands on the markers numbered below id, then it (unless zero).
+	emit := func(it dnadb.FeedItem) error {
+		for len(marks) > 0 && (it.ItemID == 0 || marks[0].ItemID < it.ItemID) {
+			m := marks[0]
+			marks = marks[1:]
+			err := fn(dnadb.FeedItem{ItemID: m.ItemID, Category: m.Category,
+				Signals: m.Signals})
+			if err != nil {
+				return err
+			}
+		}
+		if it.ItemID == 0 {
+			return nil
+		}
+		return fn(it)
 	}
 
 	// Stream the confirmed items' signals in item order, handing each item on once
@@ -200,7 +269,7 @@ func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error
 			return 0, fmt.Errorf("distributable: %w", err)
 		}
 		if id != cur.ItemID && cur.ItemID != 0 {
-			if err := fn(cur); err != nil {
+			if err := emit(cur); err != nil {
 				return 0, err
 			}
 		}
@@ -212,10 +281,11 @@ func (s *Store) Distributable(ctx context.Context, fn func(dnadb.FeedItem) error
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("distributable: %w", err)
 	}
-	if cur.ItemID != 0 {
-		if err := fn(cur); err != nil {
-			return 0, err
-		}
+	if err := emit(cur); err != nil {
+		return 0, err
+	}
+	if err := emit(dnadb.FeedItem{}); err != nil {
+		return 0, err
 	}
 	return seq, nil
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -37,6 +38,12 @@ type Store struct {
 	auditKey []byte
 	// now returns the current time; tests may replace it.
 	now func() time.Time
+	// markers is how many leak markers each consumer's copy carries: zero means
+	// dnadb.MarkersPerConsumer, negative none.
+	markers int
+	// marked holds the ids of the consumer organisations known to have all their
+	// leak markers.
+	marked sync.Map
 }
 
 var _ dnadb.Store = (*Store)(nil)

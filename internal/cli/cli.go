@@ -41,6 +41,7 @@ func commands() []command {
 		{"decide", "confirm, reject or withdraw an item on a server", runDecide},
 		{"admin", "manage organisations and tokens in the store directly", runAdmin},
 		{"audit", "verify the audit trail's hash chain", runAudit},
+		{"leak-check", "name the consumer whose copy a file of hashes came from", runLeakCheck},
 	}
 }
 
