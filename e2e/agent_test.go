@@ -169,6 +169,7 @@ func TestAgentFollowsFeed(t *testing.T) {
 	hashOf := map[int64]string{}
 	confirmed := map[int64]bool{}
 	var gone []int64
+	var late *server
 	for b := range bursts {
 		items := randomPhotos(r, fmt.Sprintf("burst%d", b), confirms+rejects)
 		regs, err := police.CreateItems(ctx, items)
@@ -198,6 +199,11 @@ func TestAgentFollowsFeed(t *testing.T) {
 			} else {
 				gone = append(gone, id)
 			}
+		}
+		if b == 0 {
+			// A second agent starts late, from a snapshot that holds burst 0.
+			late = startAgent(t, "late-agent", central.URL, p.consumer,
+				filepath.Join(dir, "late.db"), "--wait", "5s")
 		}
 		if b == 4 {
 			n := 0
@@ -233,16 +239,21 @@ func TestAgentFollowsFeed(t *testing.T) {
 			t.Fatalf("confirmed item %d is not in the central distributable set", id)
 		}
 	}
-	h := waitHealth(t, ag, "catch-up", func(h api.AgentHealth) bool {
-		return h.Cursor == cursor
-	})
-	if h.Entries != len(want) || h.IndexSize != len(want) {
-		t.Errorf("agent /healthz entries=%d index_size=%d, want %d", h.Entries, h.IndexSize,
-			len(want))
+	for _, a := range []*server{ag, late} {
+		h := waitHealth(t, a, "catch-up", func(h api.AgentHealth) bool {
+			return h.Cursor == cursor
+		})
+		if h.Entries != len(want) || h.IndexSize != len(want) {
+			t.Errorf("%s /healthz entries=%d index_size=%d, want %d", a.name, h.Entries,
+				h.IndexSize, len(want))
+		}
+		if h.Status != "ok" || h.StopReason != "" {
+			t.Errorf("%s /healthz status=%q stop_reason=%q, want ok and none", a.name,
+				h.Status, h.StopReason)
+		}
 	}
-	if h.Status != "ok" || h.StopReason != "" {
-		t.Errorf("agent /healthz status=%q stop_reason=%q, want ok and none", h.Status,
-			h.StopReason)
+	if out := late.output.String(); !strings.Contains(out, `"snapshot loaded" entries=200`) {
+		t.Errorf("late agent did not load a snapshot of burst 0:\n%s", out)
 	}
 
 	// Every confirmed hash matches its own item through the agent, and only it;
