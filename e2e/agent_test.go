@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -362,5 +363,56 @@ func TestAgentOutageAndRevokedToken(t *testing.T) {
 	matchesAll("after the token was revoked")
 	if out := ag.output.String(); !strings.Contains(out, "level=ERROR msg=\"sync stopped") {
 		t.Errorf("agent log has no error line for the stop:\n%s", out)
+	}
+}
+
+// BenchmarkAgentPropagation measures how long a confirmation at the centre takes
+// to reach the agent's match answers: for each of 1,000 items (whatever b.N), the
+// time from sending the decision until the agent's POST /v1/match names the item.
+// It reports p50 and p99 in milliseconds.
+func BenchmarkAgentPropagation(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	store := filepath.Join(dir, "central.db")
+	p := bootstrap(b, store)
+	central := startServer(b, "central", store)
+	ag := startAgent(b, "agent", central.URL, p.consumer, filepath.Join(dir, "agent.db"))
+	eval := central.client(b, p.evaluator)
+	agentClient, err := client.New(ag.URL, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for round := 0; b.Loop(); round++ {
+		items := randomPhotos(r, fmt.Sprintf("latency%d", round), 1000)
+		regs, err := central.client(b, p.police).CreateItems(ctx, items)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var lat []time.Duration
+		for i, reg := range regs.Results {
+			if _, err := eval.Decide(ctx, reg.Item.ID, dnadb.DecisionConfirm); err != nil {
+				b.Fatal(err)
+			}
+			// The decision's answer comes after its commit; time from the send.
+			start := time.Now()
+			for {
+				ms := matchAll(b, agentClient, []string{items[i].Signals[0].Value})
+				if len(ms[0]) == 1 {
+					break
+				}
+				if time.Since(start) > syncTimeout {
+					b.Fatalf("item %d did not reach the agent within %s", reg.Item.ID,
+						syncTimeout)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		slices.Sort(lat)
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+		b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+		b.ReportMetric(0, "ns/op")
 	}
 }
