@@ -183,6 +183,9 @@ type server struct {
 	exited   chan struct{}
 	waitErr  error
 	stopOnce sync.Once
+	// addr and args are what the process was started with, for a restart.
+	addr string
+	args []string
 }
 
 // errPortTaken means a server could not listen on the port it was given.
@@ -223,11 +226,16 @@ func tryStart(name, store string, extra []string) (*server, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-
-	s := &server{name: name, URL: "http://" + addr, output: &syncBuffer{},
-		exited: make(chan struct{})}
 	args := append([]string{"serve", "--addr", addr, "--store", store, "--rate", "-1"},
 		extra...)
+	return startProc(name, addr, args)
+}
+
+// startProc starts the binary with args, which make it listen on addr, and waits
+// for it to answer /healthz. On failure the process is gone.
+func startProc(name, addr string, args []string) (*server, error) {
+	s := &server{name: name, URL: "http://" + addr, output: &syncBuffer{},
+		exited: make(chan struct{}), addr: addr, args: args}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = childEnv()
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output

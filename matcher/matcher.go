@@ -273,3 +273,40 @@ func (m *Matcher) Match(q Query, threshold int) []dnadb.Match {
 	})
 	return out
 }
+
+// NewDetached returns an empty Matcher that follows no store: its owner keeps it
+// current with Put and Remove, as the agent does from the consumer feed. Sync and
+// Run must not be called on it. Only cfg.Logger is used.
+func NewDetached(cfg Config) *Matcher {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Matcher{
+		log:        cfg.Logger,
+		idx:        hamming.New(),
+		statuses:   []dnadb.Status{dnadb.StatusConfirmed},
+		categories: map[int64]dnadb.Category{},
+		videos:     newVideos(),
+	}
+}
+
+// Put indexes an item's signals in place of whatever the index held for it. A
+// signal that does not parse is logged and skipped.
+func (m *Matcher) Put(id int64, c dnadb.Category, sigs []dnadb.Signal) {
+	m.Remove(id)
+	for _, s := range sigs {
+		if err := m.add(id, c, s); err != nil {
+			m.log.Error("skip signal", "item", id, "type", s.Type, "err", err)
+		}
+	}
+}
+
+// Remove drops every signal of an item from the index; an item it does not hold
+// is no error.
+func (m *Matcher) Remove(id int64) {
+	m.idx.RemoveItem(id)
+	m.catMu.Lock()
+	delete(m.categories, id)
+	m.removeVideo(id)
+	m.catMu.Unlock()
+}

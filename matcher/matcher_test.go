@@ -127,3 +127,20 @@ func TestFollowsStore(t *testing.T) {
 		t.Errorf("Match = %+v, want item %d, category other", got, it2.ID)
 	}
 }
+
+func TestDetachedPutRemove(t *testing.T) {
+	m := NewDetached(Config{})
+	h := dnadb.Hash256{1, 2, 3}
+	sig := []dnadb.Signal{{Type: dnadb.SignalPDQ, Value: h.String(), Quality: 90}}
+	m.Put(4, dnadb.CategoryIllegalFilming, sig)
+	m.Put(4, dnadb.CategoryIllegalFilming, sig) // again: replaces, does not double
+	if got := m.Match(Query{Hash: h}, DefaultThreshold); len(got) != 1 || got[0].ItemID != 4 ||
+		m.Len() != 1 {
+		t.Fatalf("Match after Put = %+v (len %d), want item 4 once", got, m.Len())
+	}
+	m.Remove(4)
+	m.Remove(5) // never held: no error
+	if got := m.Match(Query{Hash: h}, DefaultThreshold); len(got) != 0 || m.Len() != 0 {
+		t.Fatalf("Match after Remove = %+v, want none", got)
+	}
+}

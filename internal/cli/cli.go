@@ -35,6 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the registry and matcher server", runServe},
+		{"agent", "follow a server's feed and match against a local copy", runAgent},
 		{"hash", "print the PDQ hashes of photos", runHash},
 		{"register", "hash photos locally and register them on a server", runRegister},
 		{"match", "hash photos locally and match them on a server", runMatch},

@@ -1,0 +1,266 @@
+package agent
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/api"
+	"github.com/dnadb/dnadb/fingerprint"
+	"github.com/dnadb/dnadb/imagefile"
+	"github.com/dnadb/dnadb/matcher"
+	"github.com/dnadb/dnadb/pdq"
+)
+
+// Handler returns the agent's HTTP API: POST /v1/match and POST /v1/match/upload,
+// with the central server's bodies and error format, and GET /healthz. When token
+// is not empty, the match routes want it as a bearer token; /healthz never does.
+func (a *Agent) Handler(token string) http.Handler {
+	mux := http.NewServeMux()
+	route := func(pattern string, auth bool, h func(http.ResponseWriter, *http.Request) error) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if auth && token != "" && !bearer(r, token) {
+				a.writeError(w, r, dnadb.Errorf(dnadb.ErrUnauthenticated,
+					"this agent wants its API token as a bearer token"))
+				return
+			}
+			if err := h(w, r); err != nil {
+				a.writeError(w, r, err)
+			}
+		})
+	}
+	route("GET /healthz", false, a.health)
+	route("POST /v1/match", true, a.match)
+	route("POST /v1/match/upload", true, a.matchUpload)
+	route("/", false, func(w http.ResponseWriter, r *http.Request) error {
+		return dnadb.Errorf(dnadb.ErrNotFound, "no route %s %s on this agent", r.Method,
+			r.URL.Path)
+	})
+	return mux
+}
+
+// bearer reports whether r carries token as its bearer token.
+func bearer(r *http.Request, token string) bool {
+	got, ok := bytes.CutPrefix([]byte(r.Header.Get("Authorization")), []byte("Bearer "))
+	return ok && subtle.ConstantTimeCompare(got, []byte(token)) == 1
+}
+
+func (a *Agent) health(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, a.Health())
+	return nil
+}
+
+// match matches a batch of PDQ hashes, as the central server's POST /v1/match.
+func (a *Agent) match(w http.ResponseWriter, r *http.Request) error {
+	var req api.MatchRequest
+	if err := readJSON(w, r, DefaultMaxBodyBytes, &req); err != nil {
+		return err
+	}
+	threshold, err := a.threshold(req.Threshold)
+	if err != nil {
+		return err
+	}
+	if len(req.Queries) == 0 {
+		return dnadb.Errorf(dnadb.ErrInvalid, "queries: empty; send at least one hash")
+	}
+	if len(req.Queries) > a.cfg.MaxBatch {
+		return dnadb.Errorf(dnadb.ErrTooLarge, "queries: %d in one request, limit %d",
+			len(req.Queries), a.cfg.MaxBatch)
+	}
+
+	// Parse every query before matching any, so a bad one fails the whole batch.
+	queries := make([]matcher.Query, len(req.Queries))
+	for i, mq := range req.Queries {
+		q, err := a.parseQuery(mq)
+		if err != nil {
+			return dnadb.Errorf(dnadb.KindOf(err), "queries[%d]: %w", i, err)
+		}
+		queries[i] = q
+	}
+
+	m := a.index.Load()
+	resp := api.MatchResponse{Threshold: threshold, Results: make([]api.MatchResult, len(queries))}
+	for i, q := range queries {
+		resp.Results[i] = api.MatchResult{
+			Ref:     req.Queries[i].Ref,
+			Hash:    q.Hash.String(),
+			Quality: req.Queries[i].Quality,
+			Matches: m.Match(q, threshold),
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// matchUpload hashes the photo in the request body, discards it and matches the
+// hash, as the central server's POST /v1/match/upload: query parameters
+// dihedral, profile, threshold and ref.
+func (a *Agent) matchUpload(w http.ResponseWriter, r *http.Request) error {
+	t, err := queryInt(r, "threshold")
+	if err != nil {
+		return err
+	}
+	threshold, err := a.threshold(int(min(t, 1<<20)))
+	if err != nil {
+		return err
+	}
+	dihedral := false
+	if v := r.URL.Query().Get("dihedral"); v != "" {
+		if dihedral, err = strconv.ParseBool(v); err != nil {
+			return dnadb.Errorf(dnadb.ErrInvalid,
+				"parameter dihedral=%q is not true or false", v)
+		}
+	}
+
+	// Hash the photo, read whole up to the decoder's byte limit.
+	limit := a.cfg.Decoder.MaxBytes
+	if limit <= 0 {
+		limit = imagefile.DefaultMaxBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return dnadb.Errorf(dnadb.ErrInvalid, "uploaded photo: %w", err)
+	}
+	h := fingerprint.Hasher{Decoder: a.cfg.Decoder,
+		Profile: dnadb.Profile(r.URL.Query().Get("profile")), Dihedral: dihedral}
+	photo, err := h.Hash("uploaded photo", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if err := a.checkQuality("uploaded photo", photo.Quality); err != nil {
+		return err
+	}
+
+	quality := photo.Quality
+	q := matcher.Query{Hash: photo.Hash, Dihedral: photo.Dihedral}
+	writeJSON(w, http.StatusOK, api.MatchResponse{
+		Threshold: threshold,
+		Results: []api.MatchResult{{
+			Ref:     r.URL.Query().Get("ref"),
+			Hash:    photo.Hash.String(),
+			Quality: &quality,
+			Matches: a.index.Load().Match(q, threshold),
+		}},
+	})
+	return nil
+}
+
+// threshold resolves a request's threshold: zero means the agent's own, and a
+// request may lower it but never raise it.
+func (a *Agent) threshold(req int) (int, error) {
+	switch {
+	case req == 0:
+		return a.cfg.Threshold, nil
+	case req < 0 || req > a.cfg.Threshold:
+		return 0, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 1..%d", req,
+			a.cfg.Threshold)
+	}
+	return req, nil
+}
+
+// checkQuality refuses a hash under the quality floor.
+func (a *Agent) checkQuality(what string, q int) error {
+	if q < a.cfg.QualityFloor {
+		return dnadb.Errorf(dnadb.ErrLowQuality,
+			"%s: quality %d is under the floor %d; a hash this weak matches unrelated photos",
+			what, q, a.cfg.QualityFloor)
+	}
+	return nil
+}
+
+// parseQuery checks one hash query.
+func (a *Agent) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
+	var q matcher.Query
+	h, err := dnadb.ParseHash256(mq.Hash)
+	if err != nil {
+		return q, err
+	}
+	q.Hash = h
+	if mq.Quality != nil {
+		if v := *mq.Quality; v < 0 || v > 100 {
+			return q, dnadb.Errorf(dnadb.ErrInvalid, "quality %d is outside 0..100", v)
+		}
+		if err := a.checkQuality("hash", *mq.Quality); err != nil {
+			return q, err
+		}
+	}
+	if mq.Dihedral == nil {
+		return q, nil
+	}
+	if len(mq.Dihedral) != pdq.NumVariants {
+		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral: %d hashes, want %d",
+			len(mq.Dihedral), pdq.NumVariants)
+	}
+	var d [pdq.NumVariants]dnadb.Hash256
+	for i, v := range mq.Dihedral {
+		if d[i], err = dnadb.ParseHash256(v); err != nil {
+			return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[%d]: %w", i, err)
+		}
+	}
+	if d[0] != h {
+		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[0] must equal hash")
+	}
+	q.Dihedral = &d
+	return q, nil
+}
+
+// writeError answers err with the central server's error body. Internal errors
+// are logged in full and reach the caller only as a generic message.
+func (a *Agent) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, name := api.ErrorStatus(err)
+	body := api.ErrorBody{Error: api.ErrorDetail{Code: name, Message: err.Error()}}
+	if code == http.StatusInternalServerError {
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body.Error.Message = "internal error; the agent log has the details"
+	}
+	writeJSON(w, code, body)
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// readJSON decodes a JSON request body into v, refusing unknown fields, trailing
+// data and bodies over limit bytes.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return dnadb.Errorf(dnadb.ErrTooLarge, "request body is over %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return dnadb.Errorf(dnadb.ErrInvalid, "request body is empty; want JSON")
+		}
+		return dnadb.Errorf(dnadb.ErrInvalid, "request body: %v", err)
+	}
+	if dec.More() {
+		return dnadb.Errorf(dnadb.ErrInvalid, "request body: data after the JSON value")
+	}
+	return nil
+}
+
+// queryInt parses an optional whole-number query parameter; absent is zero.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, dnadb.Errorf(dnadb.ErrInvalid, "parameter %s=%q is not a whole number",
+			name, v)
+	}
+	return n, nil
+}
