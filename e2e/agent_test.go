@@ -232,8 +232,10 @@ func TestAgentFollowsFeed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("central snapshot: %v", err)
 	}
-	if got, want := len(want), len(confirmed); got != want {
-		t.Fatalf("central distributable set has %d items, want %d", got, want)
+	// The consumer's copy also holds its leak-tracing markers.
+	if got, want := len(want), len(confirmed)+dnadb.MarkersPerConsumer; got != want {
+		t.Fatalf("central distributable set has %d items, want %d (with %d markers)", got,
+			want, dnadb.MarkersPerConsumer)
 	}
 	for id := range confirmed {
 		if !want[id] {
@@ -253,7 +255,8 @@ func TestAgentFollowsFeed(t *testing.T) {
 				h.Status, h.StopReason)
 		}
 	}
-	if out := late.output.String(); !strings.Contains(out, `"snapshot loaded" entries=200`) {
+	if out := late.output.String(); !strings.Contains(out, fmt.Sprintf(
+		`"snapshot loaded" entries=%d`, 200+dnadb.MarkersPerConsumer)) {
 		t.Errorf("late agent did not load a snapshot of burst 0:\n%s", out)
 	}
 
@@ -313,8 +316,8 @@ func TestAgentOutageAndRevokedToken(t *testing.T) {
 		}
 		hashes = append(hashes, items[i].Signals[0].Value)
 	}
-	waitHealth(t, ag, "copy of 5 items", func(h api.AgentHealth) bool {
-		return h.Entries == len(items)
+	waitHealth(t, ag, "copy of 5 items and the markers", func(h api.AgentHealth) bool {
+		return h.Entries == len(items)+dnadb.MarkersPerConsumer
 	})
 	matchesAll := func(when string) {
 		t.Helper()
