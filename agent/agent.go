@@ -88,6 +88,13 @@ type Agent struct {
 	lastErr    string
 	stopReason string
 	failing    bool
+
+	// The sighting queue: its length, the sender's last error, and a wake-up for
+	// the sender when reports arrive.
+	sightMu  sync.Mutex
+	queued   int
+	sightErr string
+	wake     chan struct{}
 }
 
 // New opens an agent over its store and loads the match index from it.
@@ -120,7 +127,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, store: cfg.Store}
+	a := &Agent{cfg: cfg, log: cfg.Logger, store: cfg.Store, wake: make(chan struct{}, 1)}
 
 	// Read where the copy stands and index it.
 	st, err := a.store.State(ctx)
@@ -131,7 +138,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.state = st
-	a.log.Info("copy loaded", "entries", st.Entries, "index_size", a.index.Load().Len(),
+	if a.queued, err = a.store.QueuedSightings(ctx); err != nil {
+		return nil, err
+	}
+	a.log.Info("copy loaded", "queued_sightings", a.queued, "entries", st.Entries, "index_size", a.index.Load().Len(),
 		"cursor", st.Cursor, "synced_at", st.SyncedAt)
 	return a, nil
 }
@@ -300,6 +310,9 @@ func (a *Agent) Health() api.AgentHealth {
 		Threshold:        a.cfg.Threshold,
 		QualityFloor:     max(a.cfg.QualityFloor, 0),
 	}
+	a.sightMu.Lock()
+	h.QueuedSightings, h.SightingsError = a.queued, a.sightErr
+	a.sightMu.Unlock()
 	if !h.LastSync.IsZero() {
 		h.StalenessSeconds = time.Since(h.LastSync).Seconds()
 	}
@@ -337,16 +350,14 @@ func sleep(ctx context.Context, d time.Duration) {
 func (a *Agent) Serve(ctx context.Context, ln net.Listener, token string) error {
 	hs := &http.Server{Handler: a.Handler(token), ReadHeaderTimeout: 10 * time.Second}
 
-	// Sync beside the listener; syncing ends with ctx.
+	// Sync and send sightings beside the listener; both end with ctx.
 	syncCtx, stopSync := context.WithCancel(ctx)
-	synced := make(chan struct{})
-	go func() {
-		defer close(synced)
-		a.Run(syncCtx)
-	}()
+	var bg sync.WaitGroup
+	bg.Go(func() { a.Run(syncCtx) })
+	bg.Go(func() { a.SendSightings(syncCtx) })
 	defer func() {
 		stopSync()
-		<-synced
+		bg.Wait()
 	}()
 
 	// Serve until ctx ends or the listener fails.

@@ -17,9 +17,10 @@ import (
 	"github.com/dnadb/dnadb/pdq"
 )
 
-// Handler returns the agent's HTTP API: POST /v1/match and POST /v1/match/upload,
-// with the central server's bodies and error format, and GET /healthz. When token
-// is not empty, the match routes want it as a bearer token; /healthz never does.
+// Handler returns the agent's HTTP API: POST /v1/match, POST /v1/match/upload and
+// POST /v1/sightings, with the central server's bodies and error format, and GET
+// /healthz. When token is not empty, the other routes want it as a bearer token;
+// /healthz never does.
 func (a *Agent) Handler(token string) http.Handler {
 	mux := http.NewServeMux()
 	route := func(pattern string, auth bool, h func(http.ResponseWriter, *http.Request) error) {
@@ -37,6 +38,7 @@ func (a *Agent) Handler(token string) http.Handler {
 	route("GET /healthz", false, a.health)
 	route("POST /v1/match", true, a.match)
 	route("POST /v1/match/upload", true, a.matchUpload)
+	route("POST /v1/sightings", true, a.sightings)
 	route("/", false, func(w http.ResponseWriter, r *http.Request) error {
 		return dnadb.Errorf(dnadb.ErrNotFound, "no route %s %s on this agent", r.Method,
 			r.URL.Path)
@@ -52,6 +54,22 @@ func bearer(r *http.Request, token string) bool {
 
 func (a *Agent) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, a.Health())
+	return nil
+}
+
+// sightings queues sighting reports for the central server, with the body of
+// its POST /v1/sightings, and answers 202 at once.
+func (a *Agent) sightings(w http.ResponseWriter, r *http.Request) error {
+	var req api.SightingsRequest
+	if err := readJSON(w, r, DefaultMaxBodyBytes, &req); err != nil {
+		return err
+	}
+	n, err := a.QueueSightings(r.Context(), req.Sightings)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, api.SightingsQueued{Queued: len(req.Sightings),
+		Pending: n})
 	return nil
 }
 

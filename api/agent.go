@@ -23,7 +23,20 @@ type AgentHealth struct {
 	LastError string `json:"last_error,omitempty"`
 	// StopReason says why syncing stopped, such as a revoked token.
 	StopReason string `json:"stop_reason,omitempty"`
+	// QueuedSightings is the number of sighting reports waiting to be sent to
+	// the central server.
+	QueuedSightings int `json:"queued_sightings"`
+	// SightingsError is the last failure to send sighting reports, while
+	// retrying, or why sending stopped; empty after a success.
+	SightingsError string `json:"sightings_error,omitempty"`
 	// Threshold and QualityFloor are as in Health.
 	Threshold    int `json:"threshold"`
 	QualityFloor int `json:"quality_floor"`
+}
+
+// SightingsQueued answers POST /v1/sightings on an agent: the reports of the
+// request that are now queued for the central server, and every report queued.
+type SightingsQueued struct {
+	Queued  int `json:"queued"`
+	Pending int `json:"pending"`
 }
