@@ -419,3 +419,97 @@ func BenchmarkAgentPropagation(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	}
 }
+
+// TestAgentForwardsSightings reports sightings through the agent: the same batch
+// twice, and more while the central server is down and the agent restarts. Once
+// the centre is back, its circulation counts each report once.
+func TestAgentForwardsSightings(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store := filepath.Join(dir, "central.db")
+	p := bootstrap(t, store)
+	central := startServer(t, "central", store)
+	ag := startAgent(t, "agent", central.URL, p.consumer, filepath.Join(dir, "agent.db"),
+		"--wait", "1s")
+	eval := central.client(t, p.evaluator)
+
+	// Confirm two items.
+	items := randomPhotos(rand.New(rand.NewPCG(9, 9)), "sighting", 2)
+	regs, err := central.client(t, p.police).CreateItems(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, reg := range regs.Results {
+		if _, err := eval.Decide(ctx, reg.Item.ID, dnadb.DecisionConfirm); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, reg.Item.ID)
+	}
+	reports := func(tag string, item int64, n int) []dnadb.NewSighting {
+		out := make([]dnadb.NewSighting, n)
+		for i := range out {
+			out[i] = dnadb.NewSighting{ReportID: fmt.Sprintf("%s-%d", tag, i), ItemID: item,
+				Where: fmt.Sprintf("https://video.example/%s/%d", tag, i),
+				SeenAt: time.Now(), Action: dnadb.SightingBlocked}
+		}
+		return out
+	}
+	report := func(ag *server, ns []dnadb.NewSighting) {
+		t.Helper()
+		c, err := client.New(ag.URL, &http.Client{Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ReportSightings(ctx, ns); err != nil {
+			t.Fatalf("report sightings through the agent: %v", err)
+		}
+	}
+	first, second := reports("a", ids[0], 3), reports("b", ids[1], 2)
+
+	// Report the same batch twice; the agent sends it on.
+	report(ag, first)
+	report(ag, first)
+	waitHealth(t, ag, "empty sighting queue", func(h api.AgentHealth) bool {
+		return h.QueuedSightings == 0 && h.SightingsError == ""
+	})
+
+	// Take the centre down: the agent keeps queueing, across its own restart.
+	central.stop(t)
+	report(ag, second)
+	report(ag, first)
+	waitHealth(t, ag, "failing sender", func(h api.AgentHealth) bool {
+		return h.SightingsError != ""
+	})
+	ag = restart(t, ag)
+	if h := agentHealth(t, ag); h.QueuedSightings == 0 {
+		t.Errorf("agent /healthz after restart during the outage: %+v, want reports queued",
+			h)
+	}
+
+	// Bring the centre back: the queue drains.
+	central = restart(t, central)
+	waitHealth(t, ag, "drained sighting queue", func(h api.AgentHealth) bool {
+		return h.QueuedSightings == 0 && h.SightingsError == ""
+	})
+
+	// The centre counts each report once.
+	page, err := central.client(t, p.evaluator).Circulation(ctx,
+		dnadb.CirculationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]int64{}
+	for _, c := range page.Circulation {
+		got[c.ItemID] += c.Sightings
+	}
+	want := map[int64]int64{ids[0]: 3, ids[1]: 2}
+	for id, n := range want {
+		if got[id] != n {
+			t.Errorf("circulation of item %d = %d sightings, want %d", id, got[id], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("circulation = %+v, want only items %v", page.Circulation, ids)
+	}
+}
