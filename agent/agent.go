@@ -10,6 +10,10 @@
 // cannot be reached the agent keeps matching on what it has and retries with
 // capped, jittered exponential backoff; when the server refuses its token it
 // stops syncing for good, says why on /healthz, and keeps matching.
+//
+// Sighting reports from the company's filter are queued in the same SQLite file
+// and forwarded to the central server in batches, with the same backoff; a report
+// leaves the queue only once the centre accepted it.
 package agent
 
 import (
