@@ -450,7 +450,7 @@ func TestAgentForwardsSightings(t *testing.T) {
 		out := make([]dnadb.NewSighting, n)
 		for i := range out {
 			out[i] = dnadb.NewSighting{ReportID: fmt.Sprintf("%s-%d", tag, i), ItemID: item,
-				Where: fmt.Sprintf("https://video.example/%s/%d", tag, i),
+				Where:  fmt.Sprintf("https://video.example/%s/%d", tag, i),
 				SeenAt: time.Now(), Action: dnadb.SightingBlocked}
 		}
 		return out
