@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/dnadb/dnadb"
+	"github.com/dnadb/dnadb/api"
 	"github.com/dnadb/dnadb/client"
 	"github.com/dnadb/dnadb/internal/cli"
 	"github.com/dnadb/dnadb/internal/pgtest"
@@ -121,6 +122,25 @@ func testLeakTracing(t *testing.T, dsn string) {
 			if d := h.Distance(oh); d < dnadb.MinMarkerDistance {
 				t.Errorf("markers %d and %d are %d bits apart", m.ItemID, o.ItemID, d)
 			}
+		}
+	}
+
+	// The centre matches A's markers for A, as it would real items of A's copy,
+	// so that asking it about each item does not give them away; never for B.
+	for _, m := range byOrg[oa] {
+		h, _ := m.PDQ()
+		q := api.MatchRequest{Queries: []api.MatchQuery{{Hash: h.String()}}}
+		got, err := ca.Match(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms := got.Results[0].Matches; len(ms) != 1 || ms[0].ItemID != m.ItemID ||
+			ms[0].Distance != 0 || ms[0].Category != m.Category {
+			t.Errorf("A matching its marker %d at the centre: %+v, want it at distance 0",
+				m.ItemID, ms)
+		}
+		if got, err = cb.Match(ctx, q); err != nil || len(got.Results[0].Matches) != 0 {
+			t.Errorf("B matching A's marker %d: %+v, %v; want no match", m.ItemID, got, err)
 		}
 	}
 

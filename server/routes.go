@@ -348,7 +348,7 @@ func (s *Server) match(w http.ResponseWriter, r *http.Request) error {
 			Ref:     req.Queries[i].Ref,
 			Hash:    q.Hash.String(),
 			Quality: req.Queries[i].Quality,
-			Matches: s.matcher.Match(q, threshold),
+			Matches: s.matchAs(r.Context(), q, threshold),
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -387,7 +387,7 @@ func (s *Server) matchUpload(w http.ResponseWriter, r *http.Request) error {
 			Ref:     r.URL.Query().Get("ref"),
 			Hash:    photo.Hash.String(),
 			Quality: &quality,
-			Matches: s.matcher.Match(q, threshold),
+			Matches: s.matchAs(r.Context(), q, threshold),
 		}},
 	})
 	return nil

@@ -170,6 +170,7 @@ type Server struct {
 	vmatch  chan struct{}    // a slot per video match allowed at once
 	spools  chan struct{}    // a slot per upload being spooled
 	metrics *metrics
+	markers markers // the consumers' leak-tracing markers, for their own matches
 	// changed wakes the feed's long polls when the index has applied new changes;
 	// stopping is closed when the server shuts down, to end them.
 	changed  *broadcast

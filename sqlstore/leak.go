@@ -31,9 +31,9 @@ import (
 //     hash is as random as a photo's.
 //
 // BUG(leak): a consumer can still find its markers by comparing its copy with
-// another consumer's, by asking the central matcher for each hash it holds (a
-// marker matches nothing there), or by reporting a sighting of each item (a
-// marker's id is refused as unknown).
+// another consumer's, or by reporting a sighting of each item (a marker's id is
+// refused as unknown). The central matcher does match a consumer's own markers
+// for it (see the server), so asking it does not give them away.
 
 // maxMarkerTemplates is how many of the most recently confirmed items markers are
 // modelled on.
