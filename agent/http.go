@@ -17,8 +17,8 @@ import (
 	"github.com/dnadb/dnadb/pdq"
 )
 
-// Handler returns the agent's HTTP API: POST /v1/match, POST /v1/match/upload and
-// POST /v1/sightings, with the central server's bodies and error format, and GET
+// Handler returns the agent's HTTP API: POST /v1/match, POST /v1/match/upload,
+// POST /v1/match/video and POST /v1/sightings, with the central server's bodies and error format, and GET
 // /healthz. When token is not empty, the other routes want it as a bearer token;
 // /healthz never does.
 func (a *Agent) Handler(token string) http.Handler {
@@ -38,6 +38,7 @@ func (a *Agent) Handler(token string) http.Handler {
 	route("GET /healthz", false, a.health)
 	route("POST /v1/match", true, a.match)
 	route("POST /v1/match/upload", true, a.matchUpload)
+	route("POST /v1/match/video", true, a.matchVideo)
 	route("POST /v1/sightings", true, a.sightings)
 	route("/", false, func(w http.ResponseWriter, r *http.Request) error {
 		return dnadb.Errorf(dnadb.ErrNotFound, "no route %s %s on this agent", r.Method,
@@ -112,6 +113,32 @@ func (a *Agent) match(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// matchVideo matches a video by its signals, as the central server's POST
+// /v1/match/video: the filter hashes the video itself (dnadb hash, or the vpdq
+// package) and sends only its frames and digests.
+func (a *Agent) matchVideo(w http.ResponseWriter, r *http.Request) error {
+	var req api.VideoMatchRequest
+	if err := readJSON(w, r, DefaultMaxBodyBytes, &req); err != nil {
+		return err
+	}
+	threshold, err := a.threshold(req.Threshold)
+	if err != nil {
+		return err
+	}
+	sem, name, err := matcher.ParseSemantics(req.Semantics)
+	if err != nil {
+		return err
+	}
+	q, err := matcher.ParseVideoRequest(req)
+	if err != nil {
+		return err
+	}
+	opts := matcher.VideoOptions{Distance: threshold, QualityFloor: max(a.cfg.QualityFloor, -1),
+		Semantics: sem}
+	writeJSON(w, http.StatusOK, a.index.Load().VideoAnswer(q, req.Ref, name, opts))
 	return nil
 }
 

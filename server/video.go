@@ -24,30 +24,9 @@ func (s *Server) matchVideo(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, DefaultMaxBodyBytes, &req); err != nil {
 		return err
 	}
-	q := matcher.VideoQuery{}
-	if req.VPDQ != "" {
-		frames, err := dnadb.ParseVPDQ(req.VPDQ)
-		if err != nil {
-			return err
-		}
-		q.Frames = frames
-	}
-	for _, d := range []struct {
-		t   dnadb.SignalType
-		v   string
-		dst *string
-	}{{dnadb.SignalMD5, req.MD5, &q.MD5}, {dnadb.SignalSHA256, req.SHA256, &q.SHA256}} {
-		if d.v == "" {
-			continue
-		}
-		sg, err := dnadb.Signal{Type: d.t, Value: d.v}.Normalize()
-		if err != nil {
-			return err
-		}
-		*d.dst = sg.Value
-	}
-	if q.Frames == nil && q.MD5 == "" && q.SHA256 == "" {
-		return dnadb.Errorf(dnadb.ErrInvalid, "request body: send vpdq, md5 or sha256")
+	q, err := matcher.ParseVideoRequest(req)
+	if err != nil {
+		return err
 	}
 	resp, err := s.videoMatches(r.Context(), q, req.Ref, req.Semantics, req.Threshold)
 	if err != nil {
@@ -85,50 +64,21 @@ func (s *Server) videoMatches(ctx context.Context, q matcher.VideoQuery, ref,
 	if err != nil {
 		return api.VideoMatchResponse{}, err
 	}
-	opts := matcher.VideoOptions{Distance: threshold, QualityFloor: max(s.cfg.QualityFloor, -1)}
-	switch semantics {
-	case "", "pytx":
-		semantics = "pytx"
-	case "cpp":
-		opts.Semantics = vpdq.CPP
-	default:
-		return api.VideoMatchResponse{}, dnadb.Errorf(dnadb.ErrInvalid,
-			"semantics %q is not pytx or cpp", semantics)
+	sem, semantics, err := matcher.ParseSemantics(semantics)
+	if err != nil {
+		return api.VideoMatchResponse{}, err
 	}
+	opts := matcher.VideoOptions{Distance: threshold, QualityFloor: max(s.cfg.QualityFloor, -1),
+		Semantics: sem}
 
-	resp := api.VideoMatchResponse{Ref: ref, Threshold: threshold, Semantics: semantics,
-		Matches: []api.VideoMatch{}}
-	for _, f := range q.Frames {
-		if f.Quality >= s.cfg.QualityFloor {
-			resp.Frames++
-		}
-	}
-	q.Frames = thin(q.Frames, MaxMatchFrames)
 	release, err := slot(ctx, s.vmatch, "video match")
 	if err != nil {
 		return api.VideoMatchResponse{}, err
 	}
 	defer release()
-	for _, m := range s.matcher.MatchVideo(q, opts) {
-		vm := api.VideoMatch{ItemID: m.ItemID, Category: m.Category,
-			QueryPercent: round2(m.QueryPercent), ComparedPercent: round2(m.ComparedPercent),
-			Exact: m.Exact, Segments: []api.Segment{}}
-		for _, sg := range m.Segments {
-			vm.Segments = append(vm.Segments, api.Segment{
-				QueryStart: sg.QueryStart, QueryEnd: sg.QueryEnd,
-				ItemStart: sg.ComparedStart, ItemEnd: sg.ComparedEnd,
-				Frames: sg.Frames, MeanDistance: round2(sg.MeanDistance),
-			})
-		}
-		resp.Matches = append(resp.Matches, vm)
-	}
-	return resp, nil
+	return s.matcher.VideoAnswer(q, ref, semantics, opts), nil
 }
 
-// round2 rounds a percentage or distance to two decimals, as the reference prints.
-func round2(x float64) float64 {
-	return float64(int64(x*100+0.5)) / 100
-}
 
 // hashVideoBody fingerprints the video in the request body: it is written to a
 // private temporary file, since ffmpeg needs to seek, hashed, and deleted.
@@ -236,21 +186,4 @@ func (s *Server) videoTimeout() time.Duration {
 		return s.cfg.VideoTimeout
 	}
 	return ffmpeg.DefaultTimeout
-}
-
-// MaxMatchFrames caps the frames of a query video that are compared: matching
-// costs grow with the square of the frames, and an hour at one hash a second
-// locates any clip. A longer query is thinned evenly, which keeps its time line.
-const MaxMatchFrames = 3600
-
-// thin keeps at most max frames of frames, evenly spread.
-func thin(frames []dnadb.VideoFrame, max int) []dnadb.VideoFrame {
-	if len(frames) <= max {
-		return frames
-	}
-	out := make([]dnadb.VideoFrame, 0, max)
-	for i := range max {
-		out = append(out, frames[i*len(frames)/max])
-	}
-	return out
 }
