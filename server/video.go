@@ -79,7 +79,6 @@ func (s *Server) videoMatches(ctx context.Context, q matcher.VideoQuery, ref,
 	return s.matcher.VideoAnswer(q, ref, semantics, opts), nil
 }
 
-
 // hashVideoBody fingerprints the video in the request body: it is written to a
 // private temporary file, since ffmpeg needs to seek, hashed, and deleted.
 func (s *Server) hashVideoBody(r *http.Request) (fingerprint.Video, error) {
