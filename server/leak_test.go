@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dnadb/dnadb"
 	"github.com/dnadb/dnadb/api"
@@ -142,6 +143,18 @@ func testLeakTracing(t *testing.T, dsn string) {
 		if got, err = cb.Match(ctx, q); err != nil || len(got.Results[0].Matches) != 0 {
 			t.Errorf("B matching A's marker %d: %+v, %v; want no match", m.ItemID, got, err)
 		}
+	}
+
+	// A sighting of its own marker is taken from A like any other; from B, a
+	// sighting of A's marker is refused as of an unknown item.
+	mA := byOrg[oa][0]
+	sight := []dnadb.NewSighting{{ReportID: "leak-1", ItemID: mA.ItemID,
+		Where: "https://example.test/x", SeenAt: time.Now(), Action: dnadb.SightingBlocked}}
+	if _, err := ca.ReportSightings(ctx, sight); err != nil {
+		t.Errorf("A reporting a sighting of its marker: %v, want it taken", err)
+	}
+	if _, err := cb.ReportSightings(ctx, sight); err == nil {
+		t.Errorf("B reporting a sighting of A's marker was taken, want it refused")
 	}
 
 	// A's markers never reach B, in the snapshot or the feed.

@@ -30,10 +30,10 @@ import (
 //     confirmed item, its quality is in the range real photos have, and its PDQ
 //     hash is as random as a photo's.
 //
-// BUG(leak): a consumer can still find its markers by comparing its copy with
-// another consumer's, or by reporting a sighting of each item (a marker's id is
-// refused as unknown). The central matcher does match a consumer's own markers
-// for it (see the server), so asking it does not give them away.
+// BUG(leak): consumers that compare their copies with each other can find their
+// markers: the entries one holds and another lacks. Asking the central matcher
+// or reporting a sighting does not give a marker away: both treat a consumer's
+// own markers as items of its copy.
 
 // maxMarkerTemplates is how many of the most recently confirmed items markers are
 // modelled on.

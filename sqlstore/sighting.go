@@ -36,9 +36,9 @@ func (s *Store) ReportSightings(ctx context.Context, ns []dnadb.NewSighting) (in
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 
-	var accepted, duplicates int
+	var accepted, duplicates, markers int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		accepted, duplicates = 0, 0
+		accepted, duplicates, markers = 0, 0, 0
 		orgs := map[string]int64{}
 		sighted := map[int64]bool{}
 		for i, n := range checked {
@@ -60,8 +60,20 @@ func (s *Store) ReportSightings(ctx context.Context, ns []dnadb.NewSighting) (in
 				sighted[n.ItemID] = ok
 			}
 			if !ok {
-				return dnadb.Errorf(dnadb.ErrInvalid,
-					"sightings[%d]: item %d is not a confirmed item", i, n.ItemID)
+				// A sighting of the reporter's own leak-tracing marker is taken like any
+				// other, so that reporting one cannot tell a marker from a real item;
+				// it is not counted, but the audit trail keeps it as a leak's trace.
+				marker, err := ownMarker(ctx, tx, org, n.ItemID)
+				if err != nil {
+					return err
+				}
+				if !marker {
+					return dnadb.Errorf(dnadb.ErrInvalid,
+						"sightings[%d]: item %d is not a confirmed item", i, n.ItemID)
+				}
+				markers++
+				accepted++
+				continue
 			}
 
 			// A report sent before is counted once, if it says the same.
@@ -91,8 +103,15 @@ func (s *Store) ReportSightings(ctx context.Context, ns []dnadb.NewSighting) (in
 			}
 			accepted++
 		}
+		if markers > 0 {
+			err := s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "sighting.marker",
+				fmt.Sprintf("sightings:markers=%d", markers), dnadb.OutcomeOK))
+			if err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(ctx, tx, dnadb.AuditFor(ctx, "sighting.report",
-			fmt.Sprintf("sightings:accepted=%d,duplicates=%d", accepted, duplicates),
+			fmt.Sprintf("sightings:accepted=%d,duplicates=%d", accepted-markers, duplicates),
 			dnadb.OutcomeOK))
 	})
 	if err != nil {
@@ -196,4 +215,15 @@ func (s *Store) Circulation(ctx context.Context, f dnadb.CirculationFilter) (
 		return nil, fmt.Errorf("circulation: %w", err)
 	}
 	return out, nil
+}
+
+// ownMarker reports whether item id is one of org's leak-tracing markers.
+func ownMarker(ctx context.Context, tx *sql.Tx, org, id int64) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM leak_markers WHERE org_id = $1 AND item_id = $2`, org, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up leak marker %d: %w", id, err)
+	}
+	return n > 0, nil
 }
