@@ -105,15 +105,18 @@ func (n NewItem) Normalize() (NewItem, error) {
 
 // CheckText refuses text that is not valid UTF-8 or that holds control characters
 // (NUL, escape sequences, line breaks), which a database may refuse and a terminal
-// would obey when the text is printed. It fails with ErrInvalid naming the field.
+// would obey when the text is printed, or format characters (bidirectional
+// overrides, zero-width characters), which make a text display as another. It fails with ErrInvalid naming the field.
 func CheckText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return Errorf(ErrInvalid, "%s is not valid UTF-8", field)
 	}
 	for i, c := range s {
-		if unicode.IsControl(c) {
-			return Errorf(ErrInvalid, "%s holds a control character (%U) at byte %d", field,
-				c, i+1)
+		// Format characters (bidirectional overrides, zero-width joiners) would
+		// let a name display as another.
+		if unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+			return Errorf(ErrInvalid, "%s holds a control or format character (%U) at byte %d",
+				field, c, i+1)
 		}
 	}
 	return nil

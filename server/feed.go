@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +80,11 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if len(page.Entries) > 0 || page.More || !time.Now().Before(deadline) {
+			// A token revoked while the request waited gets nothing of what came
+			// meanwhile: look it up again before answering.
+			if err := s.stillValid(r); err != nil {
+				return err
+			}
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, http.StatusOK, api.FeedPage{
 				Entries: page.Entries,
@@ -156,4 +162,12 @@ func (s *Server) feedSnapshot(w http.ResponseWriter, r *http.Request) error {
 	enc.Encode(api.SnapshotEnd{Cursor: api.FormatCursor(seq), Items: n})
 	s.log.Info("feed snapshot", "items", n, "seq", seq)
 	return nil
+}
+
+// stillValid checks again the bearer token a request was admitted with, for an
+// answer that goes out long after the check.
+func (s *Server) stillValid(r *http.Request) error {
+	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	_, err := s.raw.Authenticate(r.Context(), strings.TrimSpace(secret))
+	return err
 }

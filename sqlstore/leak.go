@@ -111,7 +111,7 @@ func (s *Store) ensureMarkers(ctx context.Context, org, after int64, feed bool) 
 			if idx > next+1000 {
 				return fmt.Errorf("no marker far enough from the store's hashes")
 			}
-			h, q := dnadb.MarkerHash(key, org, idx)
+			h, _ := dnadb.MarkerHash(key, org, idx)
 			if tooNear(h, taken) {
 				continue
 			}
@@ -121,7 +121,9 @@ func (s *Store) ensureMarkers(ctx context.Context, org, after int64, feed bool) 
 			for _, sg := range t.Signals {
 				switch sg.Type {
 				case dnadb.SignalPDQ:
-					sg.Value, sg.Quality = h.String(), q
+					// The quality is the template's, so that it is as common among
+					// the consumer's items as that item's.
+					sg.Value = h.String()
 				default:
 					sg.Value = dnadb.MarkerDigest(key, org, idx, sg.Type, len(sg.Value)/2)
 				}

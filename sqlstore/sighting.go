@@ -35,6 +35,13 @@ func (s *Store) ReportSightings(ctx context.Context, ns []dnadb.NewSighting) (in
 		checked[i] = nn
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
+	for i, n := range checked {
+		// A sighting cannot come from the future; an hour allows for clocks.
+		if n.SeenAt.After(now.Add(time.Hour)) {
+			return 0, 0, dnadb.Errorf(dnadb.ErrInvalid,
+				"sightings[%d]: seen_at %s is in the future", i, n.SeenAt.Format(time.RFC3339))
+		}
+	}
 
 	var accepted, duplicates, markers int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
