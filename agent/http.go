@@ -3,8 +3,6 @@ package agent
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,7 +12,6 @@ import (
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
-	"github.com/dnadb/dnadb/pdq"
 )
 
 // Handler returns the agent's HTTP API: POST /v1/match, POST /v1/match/upload,
@@ -195,65 +192,6 @@ func (a *Agent) matchUpload(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// threshold resolves a request's threshold: zero means the agent's own, and a
-// request may lower it but never raise it.
-func (a *Agent) threshold(req int) (int, error) {
-	switch {
-	case req == 0:
-		return a.cfg.Threshold, nil
-	case req < 0 || req > a.cfg.Threshold:
-		return 0, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 1..%d", req,
-			a.cfg.Threshold)
-	}
-	return req, nil
-}
-
-// checkQuality refuses a hash under the quality floor.
-func (a *Agent) checkQuality(what string, q int) error {
-	if q < a.cfg.QualityFloor {
-		return dnadb.Errorf(dnadb.ErrLowQuality,
-			"%s: quality %d is under the floor %d; a hash this weak matches unrelated photos",
-			what, q, a.cfg.QualityFloor)
-	}
-	return nil
-}
-
-// parseQuery checks one hash query.
-func (a *Agent) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
-	var q matcher.Query
-	h, err := dnadb.ParseHash256(mq.Hash)
-	if err != nil {
-		return q, err
-	}
-	q.Hash = h
-	if mq.Quality != nil {
-		if v := *mq.Quality; v < 0 || v > 100 {
-			return q, dnadb.Errorf(dnadb.ErrInvalid, "quality %d is outside 0..100", v)
-		}
-		if err := a.checkQuality("hash", *mq.Quality); err != nil {
-			return q, err
-		}
-	}
-	if mq.Dihedral == nil {
-		return q, nil
-	}
-	if len(mq.Dihedral) != pdq.NumVariants {
-		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral: %d hashes, want %d",
-			len(mq.Dihedral), pdq.NumVariants)
-	}
-	var d [pdq.NumVariants]dnadb.Hash256
-	for i, v := range mq.Dihedral {
-		if d[i], err = dnadb.ParseHash256(v); err != nil {
-			return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[%d]: %w", i, err)
-		}
-	}
-	if d[0] != h {
-		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[0] must equal hash")
-	}
-	q.Dihedral = &d
-	return q, nil
-}
-
 // writeError answers err with the central server's error body. Internal errors
 // are logged in full and reach the caller only as a generic message.
 func (a *Agent) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -264,36 +202,6 @@ func (a *Agent) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.Error.Message = "internal error; the agent log has the details"
 	}
 	writeJSON(w, code, body)
-}
-
-// writeJSON writes v as a JSON response with the given status.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-// readJSON decodes a JSON request body into v, refusing unknown fields, trailing
-// data and bodies over limit bytes.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return dnadb.Errorf(dnadb.ErrTooLarge, "request body is over %d bytes", limit)
-		}
-		if errors.Is(err, io.EOF) {
-			return dnadb.Errorf(dnadb.ErrInvalid, "request body is empty; want JSON")
-		}
-		return dnadb.Errorf(dnadb.ErrInvalid, "request body: %v", err)
-	}
-	if dec.More() {
-		return dnadb.Errorf(dnadb.ErrInvalid, "request body: data after the JSON value")
-	}
-	return nil
 }
 
 // queryInt parses an optional whole-number query parameter; absent is zero.
@@ -308,4 +216,24 @@ func queryInt(r *http.Request, name string) (int64, error) {
 			name, v)
 	}
 	return n, nil
+}
+
+// threshold resolves a request's threshold against the agent's own.
+func (a *Agent) threshold(req int) (int, error) { return matcher.Threshold(req, a.cfg.Threshold) }
+
+// checkQuality refuses a hash under the agent's quality floor.
+func (a *Agent) checkQuality(what string, q int) error {
+	return matcher.CheckQuality(what, q, a.cfg.QualityFloor)
+}
+
+// parseQuery checks one hash query against the agent's quality floor.
+func (a *Agent) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
+	return matcher.ParseQuery(mq, a.cfg.QualityFloor)
+}
+
+// writeJSON and readJSON are the API's own, under short names.
+func writeJSON(w http.ResponseWriter, code int, v any) { api.WriteJSON(w, code, v) }
+
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	return api.ReadJSON(w, r, limit, v)
 }

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -34,37 +32,6 @@ func (s *Server) errorBody(r *http.Request, err error) (int, api.ErrorBody) {
 		body.Error.Message = "internal error; the server log has the details"
 	}
 	return code, body
-}
-
-// writeJSON writes v as a JSON response with the given status.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-// readJSON decodes a JSON request body into v, refusing unknown fields, trailing
-// data and bodies over limit bytes.
-func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return dnadb.Errorf(dnadb.ErrTooLarge, "request body is over %d bytes", limit)
-		}
-		if errors.Is(err, io.EOF) {
-			return dnadb.Errorf(dnadb.ErrInvalid, "request body is empty; want JSON")
-		}
-		return dnadb.Errorf(dnadb.ErrInvalid, "request body: %v", err)
-	}
-	if dec.More() {
-		return dnadb.Errorf(dnadb.ErrInvalid, "request body: data after the JSON value")
-	}
-	return nil
 }
 
 // queryInt parses an optional integer query parameter.
@@ -153,4 +120,11 @@ func (s *Server) logRequest(r *http.Request, code int, elapsed any) {
 		attrs = append(attrs, slog.String("actor", p.Actor()))
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// writeJSON and readJSON are the API's own, under short names.
+func writeJSON(w http.ResponseWriter, code int, v any) { api.WriteJSON(w, code, v) }
+
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	return api.ReadJSON(w, r, limit, v)
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/dnadb/dnadb/fingerprint"
 	"github.com/dnadb/dnadb/imagefile"
 	"github.com/dnadb/dnadb/matcher"
-	"github.com/dnadb/dnadb/pdq"
 )
 
 // route is one endpoint: its pattern, the actions that allow it (any one of them
@@ -421,56 +420,15 @@ func (s *Server) hashBody(r *http.Request, dihedral bool) (fingerprint.Photo, er
 	return s.hasher(profile, dihedral).Hash("uploaded photo", bytes.NewReader(body))
 }
 
-// threshold resolves a request's threshold: zero means the server's own, and a
-// request may lower it but never raise it.
-func (s *Server) threshold(req int) (int, error) {
-	switch {
-	case req == 0:
-		return s.cfg.Threshold, nil
-	case req < 0 || req > s.cfg.Threshold:
-		return 0, dnadb.Errorf(dnadb.ErrInvalid, "threshold %d is outside 1..%d", req,
-			s.cfg.Threshold)
-	}
-	return req, nil
-}
-
-// parseQuery checks one hash query.
-func (s *Server) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
-	var q matcher.Query
-	h, err := dnadb.ParseHash256(mq.Hash)
-	if err != nil {
-		return q, err
-	}
-	q.Hash = h
-	if mq.Quality != nil {
-		if v := *mq.Quality; v < 0 || v > 100 {
-			return q, dnadb.Errorf(dnadb.ErrInvalid, "quality %d is outside 0..100", v)
-		}
-		if err := s.checkQuality("hash", *mq.Quality); err != nil {
-			return q, err
-		}
-	}
-	if mq.Dihedral == nil {
-		return q, nil
-	}
-	if len(mq.Dihedral) != pdq.NumVariants {
-		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral: %d hashes, want %d",
-			len(mq.Dihedral), pdq.NumVariants)
-	}
-	var d [pdq.NumVariants]dnadb.Hash256
-	for i, v := range mq.Dihedral {
-		if d[i], err = dnadb.ParseHash256(v); err != nil {
-			return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[%d]: %w", i, err)
-		}
-	}
-	if d[0] != h {
-		return q, dnadb.Errorf(dnadb.ErrInvalid, "dihedral[0] must equal hash")
-	}
-	q.Dihedral = &d
-	return q, nil
-}
-
 // zeroHash is a well-formed placeholder signal value.
 const zeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 func signalName(i int) string { return "signals[" + strconv.Itoa(i) + "]" }
+
+// threshold resolves a request's threshold against the server's own.
+func (s *Server) threshold(req int) (int, error) { return matcher.Threshold(req, s.cfg.Threshold) }
+
+// parseQuery checks one hash query against the server's quality floor.
+func (s *Server) parseQuery(mq api.MatchQuery) (matcher.Query, error) {
+	return matcher.ParseQuery(mq, s.cfg.QualityFloor)
+}

@@ -272,14 +272,9 @@ func (s *Server) hasher(profile dnadb.Profile, dihedral bool) fingerprint.Hasher
 	return fingerprint.Hasher{Decoder: s.cfg.Decoder, Profile: profile, Dihedral: dihedral}
 }
 
-// checkQuality refuses a signal under the quality floor.
+// checkQuality refuses a signal under the server's quality floor.
 func (s *Server) checkQuality(what string, q int) error {
-	if q < s.cfg.QualityFloor {
-		return dnadb.Errorf(dnadb.ErrLowQuality,
-			"%s: quality %d is under the floor %d; a hash this weak matches unrelated photos",
-			what, q, s.cfg.QualityFloor)
-	}
-	return nil
+	return matcher.CheckQuality(what, q, s.cfg.QualityFloor)
 }
 
 // strayRate is the rate limit of requests without a valid token: off when the
